@@ -1,0 +1,169 @@
+import type { BrokerContext } from '../broker-context';
+import { GroupNotFoundError } from '../errors/group-not-found.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { intOption } from '../broker-options';
+import type { MessageView } from '../message';
+import {
+  consumedBy,
+  deleteTopicRows,
+  groupExists,
+  groupMembers,
+  groupProgress,
+  listQueues,
+  messagesById,
+  scheduledById,
+  topicMessages,
+} from '../store/admin-statements';
+import { toMessageView } from '../store/rows';
+import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX } from '../topic-name';
+
+export interface TopicInfo {
+  name: string;
+  queues: { queueId: number; minOffset: number; maxOffset: number }[];
+}
+
+export interface QueueProgress {
+  topic: string;
+  queueId: number;
+  /** Next offset the broker will write (RocketMQ's max offset). */
+  brokerOffset: number;
+  /** Offset the group has committed: everything below it is consumed. */
+  consumerOffset: number;
+  lag: number;
+  /** Member holding the queue now, if any. */
+  clientId: string | null;
+}
+
+export interface GroupMember {
+  clientId: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  queues: { topic: string; queueId: number }[];
+}
+
+export interface DeliveryTrace {
+  /** Every stored copy: the original, retries (`%RETRY%<group>`) and dead letters (`%DLQ%<group>`). */
+  stored: { topic: string; queueId: number; queueOffset: number; storedAt: Date; reconsumeTimes: number }[];
+  /** Per group holding offsets on the original queue: consumed past this message or not yet. */
+  groups: { group: string; consumed: boolean }[];
+  /** Retries waiting for their due time. */
+  pendingRetries: { group: string; dueAt: Date; reconsumeTimes: number }[];
+  /** Groups that dead-lettered it. */
+  deadLettered: string[];
+}
+
+function assertGroupName(group: unknown): asserts group is string {
+  if (!isValidGroupName(group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+}
+
+/** Operations for operators and tools: topics, group progress and members, message look-ups, DLQ. */
+export class Admin {
+  /** @internal use `broker.admin` */
+  constructor(private readonly ctx: BrokerContext) {}
+
+  /** Creates a topic; calling again with the same queue count is a no-op, another count is a TopicConflictError. */
+  async createTopic(name: string, options: { queues?: number } = {}): Promise<void> {
+    this.ctx.assertOpen('create a topic');
+    assertUserTopicName(name);
+    await this.ctx.routes.create(name, options.queues ?? 8);
+  }
+
+  /** Deletes a topic with its messages, pending retries and offsets. Returns false if it did not exist. */
+  async deleteTopic(name: string): Promise<boolean> {
+    this.ctx.assertOpen('delete a topic');
+    assertUserTopicName(name);
+    this.ctx.routes.forget(name);
+    return deleteTopicRows(this.ctx.pool, name);
+  }
+
+  /** Every topic (the broker's `%RETRY%`/`%DLQ%` ones included) with per-queue min and max offsets. */
+  async listTopics(): Promise<TopicInfo[]> {
+    const topics = new Map<string, TopicInfo>();
+    for (const row of await listQueues(this.ctx.pool)) {
+      let topic = topics.get(row.topic);
+      if (!topic) {
+        topic = { name: row.topic, queues: [] };
+        topics.set(row.topic, topic);
+      }
+      topic.queues.push({ queueId: row.queue_id, minOffset: Number(row.min_offset), maxOffset: Number(row.next_offset) });
+    }
+    return [...topics.values()];
+  }
+
+  /** A group's progress per queue: broker offset, consumer offset, lag. */
+  async groupProgress(group: string): Promise<QueueProgress[]> {
+    await this.assertGroup(group);
+    return (await groupProgress(this.ctx.pool, group)).map((row) => {
+      const brokerOffset = Number(row.next_offset);
+      const consumerOffset = Number(row.committed_offset);
+      return {
+        topic: row.topic,
+        queueId: row.queue_id,
+        brokerOffset,
+        consumerOffset,
+        lag: Math.max(0, brokerOffset - consumerOffset),
+        clientId: row.client_id,
+      };
+    });
+  }
+
+  /** Live members of a group and the queues each holds. */
+  async groupMembers(group: string): Promise<GroupMember[]> {
+    await this.assertGroup(group);
+    return (await groupMembers(this.ctx.pool, group)).map((row) => ({
+      clientId: row.client_id,
+      host: row.host,
+      pid: row.pid,
+      startedAt: row.started_at,
+      heartbeatAt: row.heartbeat_at,
+      queues: row.queues,
+    }));
+  }
+
+  /** A message by msgId with its delivery trace, or null if the broker does not have it. */
+  async queryMessage(msgId: string): Promise<{ message: MessageView; trace: DeliveryTrace } | null> {
+    if (typeof msgId !== 'string' || !/^[0-9A-F]{32}$/.test(msgId)) {
+      throw new InvalidOptionsError('msgId', 'must be 32 upper-case hex characters');
+    }
+    const rows = await messagesById(this.ctx.pool, msgId);
+    const original = rows.find((row) => row.origin_topic === null) ?? rows[0];
+    const scheduled = await scheduledById(this.ctx.pool, msgId);
+    if (!original) return null;
+    const groups = original.origin_topic === null ? await consumedBy(this.ctx.pool, original.topic, original.queue_id, Number(original.queue_offset)) : [];
+    return {
+      message: toMessageView(original),
+      trace: {
+        stored: rows.map((row) => ({
+          topic: row.topic,
+          queueId: row.queue_id,
+          queueOffset: Number(row.queue_offset),
+          storedAt: row.stored_at,
+          reconsumeTimes: row.reconsume_times,
+        })),
+        groups: groups.map((g) => ({ group: g.group_name, consumed: g.consumed })),
+        pendingRetries: scheduled.map((s) => ({
+          group: s.topic.slice(RETRY_PREFIX.length),
+          dueAt: s.due_at,
+          reconsumeTimes: s.reconsume_times,
+        })),
+        deadLettered: rows.filter((row) => row.topic.startsWith(DLQ_PREFIX)).map((row) => row.topic.slice(DLQ_PREFIX.length)),
+      },
+    };
+  }
+
+  /** Messages in a group's dead-letter queue, oldest first. */
+  async listDlq(group: string, options: { limit?: number; fromOffset?: number } = {}): Promise<MessageView[]> {
+    await this.assertGroup(group);
+    const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
+    const fromOffset = intOption(options.fromOffset, 'fromOffset', 0, 0, Number.MAX_SAFE_INTEGER);
+    return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map(toMessageView);
+  }
+
+  private async assertGroup(group: string): Promise<void> {
+    this.ctx.assertOpen('query a group');
+    assertGroupName(group);
+    if (!(await groupExists(this.ctx.pool, group))) throw new GroupNotFoundError(group);
+  }
+}

@@ -1,0 +1,19 @@
+import type { Pool } from 'pg';
+import type { ResolvedBrokerOptions } from './broker-options';
+import type { TopicRoutes } from './topic-routes';
+import type { GroupCommit } from './util/group-commit';
+import type { NotificationListener } from './util/notification-listener';
+import type { AppendResult, QueuedMessage, ScheduledMessage } from './store/statements';
+
+/** What the broker's parts share; internal, not exported from the lib. */
+export interface BrokerContext {
+  readonly options: ResolvedBrokerOptions;
+  readonly pool: Pool;
+  readonly listener: NotificationListener;
+  readonly routes: TopicRoutes;
+  readonly appender: GroupCommit<QueuedMessage, AppendResult>;
+  readonly scheduler: GroupCommit<ScheduledMessage, void>;
+  readonly channels: { messages: string; scheduled: string; groups: string };
+  /** Throws IllegalStateError once the broker is closing. */
+  assertOpen(operation: string): void;
+}

@@ -1,0 +1,113 @@
+import { InvalidOptionsError } from './errors/invalid-options.error';
+import { BrokerLogger, ConsoleLogger } from './logger';
+
+/** RocketMQ's delay levels 1..18, in milliseconds: 1s 5s 10s 30s 1m 2m 3m ... 10m 20m 30m 1h 2h. */
+export const DEFAULT_DELAY_LEVELS: readonly number[] = [
+  1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000, 480_000, 540_000,
+  600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
+];
+
+export interface BrokerOptions {
+  /** PostgreSQL connection string of the broker store. Required. */
+  connectionString: string;
+  /** Schema holding the broker's tables. Default `herald`. */
+  schema?: string;
+  /** Connections in the broker's pool (the LISTEN connection comes on top). Default 10. */
+  poolSize?: number;
+  /** Create unknown topics on first send instead of failing with TopicNotFoundError. Default false. */
+  autoCreateTopics?: boolean;
+  /** Queue count of topics created by `autoCreateTopics`. Default 8. */
+  defaultTopicQueues?: number;
+  /** Largest accepted message body in bytes. Default 4 MiB. */
+  maxMessageSize?: number;
+  /** The 18 delay levels in milliseconds (retry n uses level n+2). Default RocketMQ's 1s ... 2h. */
+  delayLevels?: readonly number[];
+  /** Fallback poll for consumers and the scheduler when no notification arrives, ms. Default 5 000. */
+  pollInterval?: number;
+  /** How often consumers renew their membership and queue leases, ms. Default 2 000. */
+  heartbeatInterval?: number;
+  /** A member whose heartbeat is older than this is dead and its queues move on, ms. Default 10 000. */
+  sessionTimeout?: number;
+  /** Most messages written in one group-commit round trip. Default 256. */
+  maxBatchSize?: number;
+  /** Run the loop that moves due retries into their queues in this process. Default true. */
+  runScheduler?: boolean;
+  /** Where logs go. Default: `key=value` lines on stderr, warnings and errors only. */
+  logger?: BrokerLogger;
+}
+
+export interface ResolvedBrokerOptions {
+  connectionString: string;
+  schema: string;
+  poolSize: number;
+  autoCreateTopics: boolean;
+  defaultTopicQueues: number;
+  maxMessageSize: number;
+  delayLevels: readonly number[];
+  pollInterval: number;
+  heartbeatInterval: number;
+  sessionTimeout: number;
+  maxBatchSize: number;
+  runScheduler: boolean;
+  logger: BrokerLogger;
+}
+
+export function intOption(value: unknown, field: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionsError(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function boolOption(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionsError(field, `must be a boolean, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const DAY = 86_400_000;
+
+export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object with at least connectionString');
+  }
+  const { connectionString } = options;
+  if (typeof connectionString !== 'string' || connectionString.length === 0) {
+    throw new InvalidOptionsError('connectionString', 'must be a non-empty PostgreSQL connection string');
+  }
+  const schema = options.schema ?? 'herald';
+  if (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) {
+    throw new InvalidOptionsError('schema', 'must match ^[a-z_][a-z0-9_]{0,39}$');
+  }
+  const delayLevels = options.delayLevels ?? DEFAULT_DELAY_LEVELS;
+  if (
+    !Array.isArray(delayLevels) ||
+    delayLevels.length !== 18 ||
+    !delayLevels.every((ms) => typeof ms === 'number' && Number.isInteger(ms) && ms >= 0 && ms <= 30 * DAY)
+  ) {
+    throw new InvalidOptionsError('delayLevels', 'must be 18 whole numbers of milliseconds (0 to 30 days)');
+  }
+  const heartbeatInterval = intOption(options.heartbeatInterval, 'heartbeatInterval', 2_000, 10, 600_000);
+  const sessionTimeout = intOption(options.sessionTimeout, 'sessionTimeout', 10_000, 50, 3_600_000);
+  if (sessionTimeout <= heartbeatInterval) {
+    throw new InvalidOptionsError('sessionTimeout', `must be longer than heartbeatInterval (${heartbeatInterval} ms)`);
+  }
+  const logger = options.logger ?? new ConsoleLogger();
+  if (typeof logger.log !== 'function') throw new InvalidOptionsError('logger', 'must have a log(level, message, fields) method');
+  return {
+    connectionString,
+    schema,
+    poolSize: intOption(options.poolSize, 'poolSize', 10, 2, 1_000),
+    autoCreateTopics: boolOption(options.autoCreateTopics, 'autoCreateTopics', false),
+    defaultTopicQueues: intOption(options.defaultTopicQueues, 'defaultTopicQueues', 8, 1, 1024),
+    maxMessageSize: intOption(options.maxMessageSize, 'maxMessageSize', 4 * 1024 * 1024, 1, 256 * 1024 * 1024),
+    delayLevels: [...delayLevels],
+    pollInterval: intOption(options.pollInterval, 'pollInterval', 5_000, 10, DAY),
+    heartbeatInterval,
+    sessionTimeout,
+    maxBatchSize: intOption(options.maxBatchSize, 'maxBatchSize', 256, 1, 10_000),
+    runScheduler: boolOption(options.runScheduler, 'runScheduler', true),
+    logger,
+  };
+}

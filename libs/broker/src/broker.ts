@@ -1,0 +1,108 @@
+import { Pool } from 'pg';
+import { Admin } from './admin/admin';
+import type { BrokerContext } from './broker-context';
+import { BrokerOptions, ResolvedBrokerOptions, resolveBrokerOptions } from './broker-options';
+import { PushConsumer } from './consumer/push-consumer';
+import type { PushConsumerOptions } from './consumer/push-consumer-options';
+import { BrokerStoreError } from './errors/broker-store.error';
+import { HeraldError } from './errors/herald.error';
+import { IllegalStateError } from './errors/illegal-state.error';
+import { errorText } from './logger';
+import { Producer, ProducerOptions } from './producer/producer';
+import { DueMessageMover } from './scheduler/due-message-mover';
+import { migrate } from './store/migrator';
+import { appendMessages, AppendResult, QueuedMessage, ScheduledMessage, scheduleMessages } from './store/statements';
+import { TopicRoutes } from './topic-routes';
+import { GroupCommit } from './util/group-commit';
+import { NotificationListener } from './util/notification-listener';
+import { trackResource, untrackResource } from './util/resources';
+
+/**
+ * A connection to the Herald broker store. Create one per process with
+ * `Broker.connect`, make producers and consumers from it, `close()` it on shutdown.
+ */
+export class Broker {
+  readonly admin: Admin;
+  /** Moves due retries into their queues; `runOnce()` drives it by hand in tests. */
+  readonly scheduler: DueMessageMover;
+  private readonly ctx: BrokerContext;
+  private readonly consumers = new Set<PushConsumer>();
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly options: ResolvedBrokerOptions,
+    private readonly pool: Pool,
+    private readonly listener: NotificationListener,
+  ) {
+    const routes = new TopicRoutes(pool, options.autoCreateTopics, options.defaultTopicQueues);
+    const prefix = `herald_${options.schema}`;
+    this.ctx = {
+      options,
+      pool,
+      listener,
+      routes,
+      appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(pool, batch), options.maxBatchSize),
+      scheduler: new GroupCommit<ScheduledMessage, void>(async (batch) => {
+        await scheduleMessages(pool, batch);
+        return batch.map(() => undefined);
+      }, options.maxBatchSize),
+      channels: { messages: `${prefix}_msg`, scheduled: `${prefix}_sched`, groups: `${prefix}_group` },
+      assertOpen: (operation) => {
+        if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
+      },
+    };
+    this.admin = new Admin(this.ctx);
+    this.scheduler = new DueMessageMover(this.ctx);
+  }
+
+  /** Validates options, migrates the schema, opens the pool and the notification connection. */
+  static async connect(options: BrokerOptions): Promise<Broker> {
+    const resolved = resolveBrokerOptions(options);
+    const pool = new Pool({
+      connectionString: resolved.connectionString,
+      max: resolved.poolSize,
+      options: `-c search_path=${resolved.schema}`,
+    });
+    pool.on('error', (error) => resolved.logger.log('warn', 'idle broker connection failed', { error: errorText(error) }));
+    const listener = new NotificationListener(resolved.connectionString, resolved.logger);
+    try {
+      await migrate(pool, resolved.schema);
+      await listener.start();
+    } catch (error) {
+      await listener.close();
+      await pool.end();
+      throw error instanceof HeraldError ? error : new BrokerStoreError('connect', error);
+    }
+    const broker = new Broker(resolved, pool, listener);
+    trackResource(broker, `Broker(schema=${resolved.schema})`);
+    if (resolved.runScheduler) broker.scheduler.start();
+    return broker;
+  }
+
+  producer(options: ProducerOptions): Producer {
+    this.ctx.assertOpen('create a producer');
+    return new Producer(this.ctx, options);
+  }
+
+  /** Creates a push consumer; nothing is consumed until `start()`. */
+  pushConsumer(options: PushConsumerOptions): PushConsumer {
+    this.ctx.assertOpen('create a consumer');
+    const consumer = new PushConsumer(this.ctx, options, (c) => this.consumers.delete(c));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Shuts down this broker's consumers, waits for pending sends, and closes every connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.consumers].map((consumer) => consumer.shutdown()));
+      await this.ctx.appender.drain();
+      await this.ctx.scheduler.drain();
+      await this.scheduler.stop();
+      await this.listener.close();
+      await this.pool.end();
+      untrackResource(this);
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,86 @@
+import { intOption } from '../broker-options';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import type { MessageView } from '../message';
+import { assertUserTopicName, isValidGroupName } from '../topic-name';
+import { parseTagExpression } from './tag-expression';
+
+/** What a handler may return: nothing or `'SUCCESS'` acknowledges, `'RETRY'` (or a throw) retries. */
+export type ConsumeResult = 'SUCCESS' | 'RETRY';
+export type MessageHandler = (message: MessageView) => Promise<ConsumeResult | void> | ConsumeResult | void;
+
+export type ConsumeFromWhere = 'LAST_OFFSET' | 'FIRST_OFFSET';
+
+export interface PushConsumerOptions {
+  /** Consumer group: the consumers of one service. Required. */
+  group: string;
+  /** Topic → tag expression (`*`, `TagA`, `TagA || TagB`). Required, at least one topic. */
+  subscriptions: Record<string, string>;
+  /** Called once per delivered message. Required. */
+  handler: MessageHandler;
+  /** `CLUSTERING` (default): each message to one member of the group. */
+  model?: 'CLUSTERING';
+  /** Handlers running at once in this member. Default 16. */
+  concurrency?: number;
+  /** Retries before a message goes to `%DLQ%<group>`. Default 16. */
+  maxReconsumeTimes?: number;
+  /** Where a group with no stored offset starts: `LAST_OFFSET` (default, only new messages) or `FIRST_OFFSET`. */
+  consumeFromWhere?: ConsumeFromWhere;
+  /** Messages read per queue in one pull. Default 32. */
+  pullBatchSize?: number;
+  /** How often finished offsets are stored, ms. Default 1 000 (and always on shutdown and rebalance). */
+  offsetCommitInterval?: number;
+  /** How long `shutdown()` waits for running handlers, ms. Default 30 000. */
+  shutdownTimeout?: number;
+}
+
+export interface ResolvedPushConsumerOptions {
+  group: string;
+  /** Topic → `||`-joined tags, or null for every tag. */
+  subscriptions: Map<string, string | null>;
+  handler: MessageHandler;
+  concurrency: number;
+  maxReconsumeTimes: number;
+  consumeFromWhere: ConsumeFromWhere;
+  pullBatchSize: number;
+  offsetCommitInterval: number;
+  shutdownTimeout: number;
+}
+
+export function resolvePushConsumerOptions(options: PushConsumerOptions): ResolvedPushConsumerOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
+  if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+  if (typeof options.handler !== 'function') throw new InvalidOptionsError('handler', 'must be a function');
+  const model: unknown = options.model ?? 'CLUSTERING';
+  if (model !== 'CLUSTERING') {
+    throw new InvalidOptionsError('model', `must be 'CLUSTERING' (got ${JSON.stringify(model)})`);
+  }
+  const orderly: unknown = (options as { orderly?: unknown }).orderly;
+  if (orderly !== undefined && orderly !== false) {
+    throw new InvalidOptionsError('orderly', 'ordered consumption is not available in this version; use orderly: false');
+  }
+  const raw = options.subscriptions;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Object.keys(raw).length === 0) {
+    throw new InvalidOptionsError('subscriptions', 'must map at least one topic to a tag expression');
+  }
+  const subscriptions = new Map<string, string | null>();
+  for (const [topic, expression] of Object.entries(raw)) {
+    assertUserTopicName(topic);
+    const tags = parseTagExpression(expression);
+    subscriptions.set(topic, tags === null ? null : tags.join('||'));
+  }
+  const consumeFromWhere = options.consumeFromWhere ?? 'LAST_OFFSET';
+  if (consumeFromWhere !== 'LAST_OFFSET' && consumeFromWhere !== 'FIRST_OFFSET') {
+    throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");
+  }
+  return {
+    group: options.group,
+    subscriptions,
+    handler: options.handler,
+    concurrency: intOption(options.concurrency, 'concurrency', 16, 1, 1_000),
+    maxReconsumeTimes: intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000),
+    consumeFromWhere,
+    pullBatchSize: intOption(options.pullBatchSize, 'pullBatchSize', 32, 1, 1_024),
+    offsetCommitInterval: intOption(options.offsetCommitInterval, 'offsetCommitInterval', 1_000, 1, 600_000),
+    shutdownTimeout: intOption(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0, 3_600_000),
+  };
+}

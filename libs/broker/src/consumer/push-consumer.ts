@@ -1,0 +1,353 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { BrokerContext } from '../broker-context';
+import { IllegalStateError } from '../errors/illegal-state.error';
+import { errorText } from '../logger';
+import { registerGroup } from '../store/admin-statements';
+import { MessageRow, toMessageView } from '../store/rows';
+import { commitOffsets, leaveGroup, pullMessages, QueueOffset, releaseQueueLocks } from '../store/statements';
+import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
+import { trackResource, untrackResource } from '../util/resources';
+import { WakeSignal } from '../util/wake-signal';
+import { ProcessQueue } from './process-queue';
+import { PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
+import { queueKey, Rebalancer } from './rebalancer';
+import { RetrySender } from './retry-sender';
+
+type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Pause before handing a message back again when the store is unreachable. */
+const SEND_BACK_RETRY_MS = 1_000;
+/** Messages a member may hold per queue (pulled, not finished): RocketMQ's pullThresholdForQueue. */
+const MAX_OUTSTANDING_PER_QUEUE = 1_000;
+
+/**
+ * A push consumer in CLUSTERING mode: the group's queues are shared among its live
+ * members, messages are pulled in batches (woken by LISTEN/NOTIFY), handlers run
+ * with bounded concurrency, and a queue's offset moves only past finished messages.
+ */
+export class PushConsumer {
+  readonly group: string;
+  /** This member's id in the group (host@pid@random). */
+  readonly clientId: string;
+  private readonly options: ResolvedPushConsumerOptions;
+  private state: State = 'created';
+  private readonly queues = new Map<string, ProcessQueue>();
+  private readonly droppingKeys = new Set<string>();
+  private readonly drops = new Set<Promise<void>>();
+  private buffer: { queue: ProcessQueue; row: MessageRow }[] = [];
+  private readonly handlers = new Set<Promise<void>>();
+  private readonly dirty = new Set<ProcessQueue>();
+  private readonly signal = new WakeSignal();
+  private readonly retrySender: RetrySender;
+  private readonly rebalancer: Rebalancer;
+  private loop: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribers: (() => void)[] = [];
+  private committing: Promise<void> | null = null;
+
+  /** @internal use `broker.pushConsumer(...)` */
+  constructor(
+    private readonly ctx: BrokerContext,
+    options: PushConsumerOptions,
+    private readonly onStopped: (consumer: PushConsumer) => void,
+  ) {
+    this.options = resolvePushConsumerOptions(options);
+    this.group = this.options.group;
+    this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
+    this.retrySender = new RetrySender(ctx, this.group, this.options.maxReconsumeTimes);
+    const topics = [...this.options.subscriptions.keys(), retryTopicOf(this.group)];
+    this.rebalancer = new Rebalancer(
+      ctx,
+      this.group,
+      this.clientId,
+      topics,
+      (topic) => (topic.startsWith(RETRY_PREFIX) ? 'FIRST_OFFSET' : this.options.consumeFromWhere),
+      {
+        owned: () => this.queues,
+        dropping: () => this.droppingKeys,
+        adopt: (claims) => this.adopt(claims),
+        drop: (queue, lost) => this.drop(queue, lost),
+        active: () => this.state === 'starting' || this.state === 'running',
+      },
+    );
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new IllegalStateError(`consumer of group "${this.group}"`, this.state, 'start');
+    this.ctx.assertOpen('start a consumer');
+    this.state = 'starting';
+    try {
+      for (const topic of this.options.subscriptions.keys()) await this.ctx.routes.queueCount(topic);
+      await registerGroup(this.ctx.pool, this.group, 'CLUSTERING');
+      await this.ctx.routes.create(retryTopicOf(this.group), 1);
+      await this.ctx.routes.create(dlqTopicOf(this.group), 1);
+    } catch (error) {
+      this.state = 'stopped';
+      this.onStopped(this);
+      throw error;
+    }
+    trackResource(this, `PushConsumer(group=${this.group}, client=${this.clientId})`);
+    this.unsubscribers.push(
+      this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => this.onMessagesArrived(topic)),
+      this.ctx.listener.subscribe(this.ctx.channels.groups, (group) => {
+        if (group === this.group || group === '*') void this.rebalancer.sync();
+      }),
+    );
+    await this.rebalancer.sync();
+    this.state = 'running';
+    const { heartbeatInterval } = this.ctx.options;
+    this.timers.push(
+      setInterval(() => void this.rebalancer.sync(), heartbeatInterval),
+      setInterval(() => void this.commit(), this.options.offsetCommitInterval),
+    );
+    this.loop = this.pullLoop();
+  }
+
+  /** Stops taking work, waits for running handlers, stores offsets and leaves the group. */
+  async shutdown(): Promise<void> {
+    if (this.state === 'created') {
+      this.state = 'stopped';
+      this.onStopped(this);
+      return;
+    }
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.unsubscribers = [];
+    this.signal.wake();
+    await this.loop;
+    await this.rebalancer.idle();
+    for (const queue of [...this.queues.values()]) this.drop(queue, false);
+    await this.settle([...this.drops], this.options.shutdownTimeout);
+    try {
+      await leaveGroup(this.ctx.pool, this.group, this.clientId);
+    } catch (error) {
+      this.ctx.options.logger.log('warn', 'leaving the group failed; its leases will expire', {
+        group: this.group,
+        clientId: this.clientId,
+        error: errorText(error),
+      });
+    }
+    this.state = 'stopped';
+    untrackResource(this);
+    this.onStopped(this);
+  }
+
+  private async settle(promises: Promise<void>[], timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.allSettled(promises), timeout]);
+    clearTimeout(timer);
+  }
+
+  private onMessagesArrived(topic: string): void {
+    let woke = false;
+    for (const queue of this.queues.values()) {
+      if (topic === '*' || queue.topic === topic) {
+        queue.mayHaveMore = true;
+        queue.wakeups += 1;
+        woke = true;
+      }
+    }
+    if (woke) this.signal.wake();
+  }
+
+  private adopt(claims: QueueOffset[]): void {
+    for (const claim of claims) {
+      const key = queueKey(claim.topic, claim.queueId);
+      if (this.queues.has(key)) continue;
+      const tags = claim.topic.startsWith(RETRY_PREFIX) ? null : (this.options.subscriptions.get(claim.topic) ?? null);
+      this.queues.set(key, new ProcessQueue(claim.topic, claim.queueId, tags, claim.offset));
+    }
+    if (claims.length > 0) this.signal.wake();
+  }
+
+  /** Hands a queue back: drops its unstarted messages, lets running ones finish, commits, releases. */
+  private drop(queue: ProcessQueue, lost: boolean): void {
+    if (queue.dropped) return;
+    queue.dropped = true;
+    this.queues.delete(queue.key);
+    this.droppingKeys.add(queue.key);
+    const abandoned = this.buffer.filter((entry) => entry.queue === queue);
+    if (abandoned.length > 0) {
+      this.buffer = this.buffer.filter((entry) => entry.queue !== queue);
+      queue.abandon(abandoned.map((entry) => Number(entry.row.queue_offset)));
+    }
+    const done = (async () => {
+      await queue.idle();
+      if (lost) return;
+      try {
+        await this.commitQueues([queue]);
+        await releaseQueueLocks(this.ctx.pool, this.group, this.clientId, [queue]);
+      } catch (error) {
+        this.ctx.options.logger.log('warn', 'releasing a queue failed; its lease will expire', {
+          group: this.group,
+          topic: queue.topic,
+          queueId: queue.queueId,
+          error: errorText(error),
+        });
+      }
+    })().finally(() => {
+      this.droppingKeys.delete(queue.key);
+      this.drops.delete(done);
+      this.dirty.delete(queue);
+    });
+    this.drops.add(done);
+  }
+
+  private async pullLoop(): Promise<void> {
+    const { concurrency, pullBatchSize } = this.options;
+    while (this.state === 'running') {
+      const candidates =
+        this.buffer.length < concurrency
+          ? [...this.queues.values()].filter((q) => q.mayHaveMore && q.outstanding < MAX_OUTSTANDING_PER_QUEUE)
+          : [];
+      if (candidates.length > 0) {
+        await this.pull(candidates, pullBatchSize);
+        continue;
+      }
+      const woken = await this.signal.wait(this.ctx.options.pollInterval);
+      // Fallback poll: a notification may have been lost, so look at every queue.
+      if (!woken) for (const queue of this.queues.values()) queue.mayHaveMore = true;
+    }
+  }
+
+  private async pull(candidates: ProcessQueue[], batchSize: number): Promise<void> {
+    const wakeups = candidates.map((q) => q.wakeups);
+    let rows: MessageRow[];
+    try {
+      rows = await pullMessages(
+        this.ctx.pool,
+        candidates.map((q) => ({ topic: q.topic, queueId: q.queueId, fromOffset: q.nextPullOffset, maxMessages: batchSize, tags: q.tags })),
+      );
+    } catch (error) {
+      this.ctx.options.logger.log('warn', 'pull failed; retrying', { group: this.group, error: errorText(error) });
+      await this.signal.wait(Math.min(1_000, this.ctx.options.pollInterval));
+      return;
+    }
+    const byKey = new Map(candidates.map((q) => [q.key, q]));
+    const counts = new Map<ProcessQueue, number>();
+    for (const row of rows) {
+      const queue = byKey.get(queueKey(row.topic, row.queue_id));
+      if (!queue || queue.dropped) continue;
+      const offset = Number(row.queue_offset);
+      if (offset < queue.nextPullOffset) continue;
+      counts.set(queue, (counts.get(queue) ?? 0) + 1);
+      queue.track(offset);
+      if (row.body === null) {
+        // filtered out by tag in the query: nothing to run, only the offset to pass
+        queue.finish(offset);
+        this.dirty.add(queue);
+      } else {
+        this.buffer.push({ queue, row });
+      }
+    }
+    candidates.forEach((queue, i) => {
+      if ((counts.get(queue) ?? 0) < batchSize && queue.wakeups === wakeups[i]) queue.mayHaveMore = false;
+    });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.handlers.size < this.options.concurrency && this.buffer.length > 0) {
+      const entry = this.buffer.shift();
+      if (!entry) break;
+      const run: Promise<void> = this.consume(entry.queue, entry.row).finally(() => {
+        this.handlers.delete(run);
+        if (this.state === 'running') {
+          this.pump();
+          if (this.buffer.length < this.options.concurrency) this.signal.wake();
+        }
+      });
+      this.handlers.add(run);
+    }
+  }
+
+  private async consume(queue: ProcessQueue, row: MessageRow): Promise<void> {
+    const message = toMessageView(row);
+    let retry: boolean;
+    try {
+      retry = (await this.options.handler(message)) === 'RETRY';
+    } catch (error) {
+      retry = true;
+      this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
+        group: this.group,
+        topic: message.topic,
+        msgId: message.msgId,
+        reconsumeTimes: message.reconsumeTimes,
+        error: errorText(error),
+      });
+    }
+    if (retry && !(await this.sendBack(row))) return;
+    queue.finish(Number(row.queue_offset));
+    this.dirty.add(queue);
+  }
+
+  /** Stores the retry durably; false when the consumer stopped before that succeeded. */
+  private async sendBack(row: MessageRow): Promise<boolean> {
+    for (;;) {
+      try {
+        const where = await this.retrySender.sendBack(row);
+        if (where === 'DLQ') {
+          this.ctx.options.logger.log('warn', 'message moved to the dead-letter queue', {
+            group: this.group,
+            topic: row.origin_topic ?? row.topic,
+            msgId: row.msg_id,
+            reconsumeTimes: row.reconsume_times,
+          });
+        }
+        return true;
+      } catch (error) {
+        this.ctx.options.logger.log('error', 'could not store the retry; trying again', {
+          group: this.group,
+          msgId: row.msg_id,
+          error: errorText(error),
+        });
+        if (this.state !== 'running') return false;
+        await new Promise((resolve) => setTimeout(resolve, SEND_BACK_RETRY_MS));
+      }
+    }
+  }
+
+  private commit(): Promise<void> {
+    if (this.committing) return this.committing;
+    const queues = [...this.dirty].filter((q) => !q.dropped);
+    this.committing = this.commitQueues(queues)
+      .catch((error: unknown) => {
+        this.ctx.options.logger.log('warn', 'offset commit failed; will retry', { group: this.group, error: errorText(error) });
+      })
+      .finally(() => {
+        this.committing = null;
+      });
+    return this.committing;
+  }
+
+  private async commitQueues(queues: ProcessQueue[]): Promise<void> {
+    const changed = queues
+      .map((queue) => ({ queue, offset: queue.offsetToCommit() }))
+      .filter(({ queue, offset }) => offset > queue.committedOffset);
+    for (const { queue } of changed) this.dirty.delete(queue);
+    if (changed.length === 0) return;
+    try {
+      await commitOffsets(
+        this.ctx.pool,
+        this.group,
+        this.clientId,
+        changed.map(({ queue, offset }) => ({ topic: queue.topic, queueId: queue.queueId, offset })),
+      );
+    } catch (error) {
+      for (const { queue } of changed) this.dirty.add(queue);
+      throw error;
+    }
+    for (const { queue, offset } of changed) queue.committedOffset = Math.max(queue.committedOffset, offset);
+  }
+}

@@ -1,0 +1,119 @@
+import { hostname } from 'node:os';
+import type { BrokerContext } from '../broker-context';
+import { errorText } from '../logger';
+import { topicQueueCounts } from '../store/admin-statements';
+import { claimQueues, heartbeat, QueueOffset, renewQueueLocks, StartPosition } from '../store/statements';
+import { allocateAveragely } from './allocate';
+import type { ProcessQueue } from './process-queue';
+
+export interface RebalanceHooks {
+  /** The queues this member consumes now, by key. */
+  owned(): ReadonlyMap<string, ProcessQueue>;
+  /** Keys of queues being handed back (still finishing their handlers). */
+  dropping(): ReadonlySet<string>;
+  adopt(claims: QueueOffset[]): void;
+  /** Stops consuming a queue; `lost`: the lock is already gone, do not commit or release. */
+  drop(queue: ProcessQueue, lost: boolean): void;
+  active(): boolean;
+}
+
+export const queueKey = (topic: string, queueId: number): string => `${topic}\u0000${queueId}`;
+
+/**
+ * Keeps a member in its group: renews its heartbeat and queue leases, computes its
+ * share of the queues ("averagely" over the live members that subscribe to each
+ * topic), hands back queues it should no longer have and claims the ones it
+ * should. A queue is only claimed once its previous holder released it or its
+ * lease ran out, so two members never consume one queue at the same time.
+ */
+export class Rebalancer {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private readonly host = hostname();
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly group: string,
+    private readonly clientId: string,
+    private readonly topics: readonly string[],
+    private readonly startOf: (topic: string) => StartPosition,
+    private readonly hooks: RebalanceHooks,
+  ) {}
+
+  /** Runs one heartbeat + rebalance; calls made while one runs coalesce into one more run. */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.syncOnce();
+        } catch (error) {
+          this.ctx.options.logger.log('warn', 'rebalance failed; will retry at next heartbeat', {
+            group: this.group,
+            clientId: this.clientId,
+            error: errorText(error),
+          });
+        }
+      } while (this.again && this.hooks.active());
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Resolves when no sync is running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (!this.hooks.active()) return;
+    const { pool, options } = this.ctx;
+    const members = await heartbeat(pool, {
+      group: this.group,
+      clientId: this.clientId,
+      host: this.host,
+      pid: process.pid,
+      topics: [...this.topics],
+      leaseMs: options.sessionTimeout,
+    });
+    if (!members.some((m) => m.clientId === this.clientId)) {
+      members.push({ clientId: this.clientId, topics: [...this.topics] });
+      members.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+    }
+    const held = new Set((await renewQueueLocks(pool, this.group, this.clientId, options.sessionTimeout)).map((q) => queueKey(q.topic, q.queueId)));
+    for (const queue of this.hooks.owned().values()) {
+      if (!held.has(queue.key)) {
+        options.logger.log('warn', 'queue lock lost (lease expired); dropping queue', {
+          group: this.group,
+          topic: queue.topic,
+          queueId: queue.queueId,
+        });
+        this.hooks.drop(queue, true);
+      }
+    }
+    if (!this.hooks.active()) return;
+
+    const counts = await topicQueueCounts(pool, this.topics);
+    const desired = new Map<string, { topic: string; queueId: number; start: StartPosition }>();
+    for (const topic of this.topics) {
+      const subscribers = members.filter((m) => m.topics.includes(topic)).map((m) => m.clientId);
+      for (const queueId of allocateAveragely(counts.get(topic) ?? 0, subscribers, this.clientId)) {
+        desired.set(queueKey(topic, queueId), { topic, queueId, start: this.startOf(topic) });
+      }
+    }
+    for (const queue of [...this.hooks.owned().values()]) {
+      if (!desired.has(queue.key)) this.hooks.drop(queue, false);
+    }
+    const owned = this.hooks.owned();
+    const dropping = this.hooks.dropping();
+    const wanted = [...desired.entries()].filter(([key]) => !owned.has(key) && !dropping.has(key)).map(([, q]) => q);
+    if (wanted.length === 0 || !this.hooks.active()) return;
+    const granted = await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted);
+    if (this.hooks.active()) this.hooks.adopt(granted);
+  }
+}

@@ -1,0 +1,100 @@
+import { InvalidMessageError } from './errors/invalid-message.error';
+import { MessageTooLargeError } from './errors/message-too-large.error';
+import type { Message } from './message';
+import { newMsgId } from './msg-id';
+import { assertUserTopicName } from './topic-name';
+
+/** Limits on the non-body parts of a message (RocketMQ uses similar bounds). */
+export const MESSAGE_LIMITS = {
+  tagLength: 128,
+  keys: 32,
+  keyLength: 128,
+  messageGroupLength: 128,
+  properties: 64,
+  propertyValueLength: 4096,
+} as const;
+
+const PROPERTY_NAME = /^[A-Za-z_$][A-Za-z0-9_.$-]{0,63}$/;
+
+/** A validated message, ready for the store. */
+export interface OutgoingMessage {
+  topic: string;
+  msgId: string;
+  body: Buffer;
+  tag: string | null;
+  keys: string[] | null;
+  messageGroup: string | null;
+  properties: Record<string, string> | null;
+  bornAt: Date;
+  reconsumeTimes: number;
+  originTopic: string | null;
+}
+
+function checkShortString(value: unknown, field: string, max: number, topic: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidMessageError(field, 'must be a non-empty string', topic);
+  if (value.length > max) throw new InvalidMessageError(field, `is ${value.length} characters; at most ${max}`, topic);
+  return value;
+}
+
+function checkTag(tag: unknown, topic: string): string | null {
+  if (tag === undefined || tag === null) return null;
+  const text = checkShortString(tag, 'tag', MESSAGE_LIMITS.tagLength, topic);
+  if (text.includes('||')) throw new InvalidMessageError('tag', 'must not contain "||" (it separates tags in filters)', topic);
+  if (text.trim() !== text || text === '*') throw new InvalidMessageError('tag', 'must not be "*" or start or end with spaces', topic);
+  return text;
+}
+
+function checkKeys(keys: unknown, topic: string): string[] | null {
+  if (keys === undefined || keys === null) return null;
+  if (!Array.isArray(keys)) throw new InvalidMessageError('keys', 'must be an array of strings', topic);
+  if (keys.length > MESSAGE_LIMITS.keys) throw new InvalidMessageError('keys', `has ${keys.length} entries; at most ${MESSAGE_LIMITS.keys}`, topic);
+  return keys.map((key, i) => checkShortString(key, `keys[${i}]`, MESSAGE_LIMITS.keyLength, topic));
+}
+
+function checkProperties(properties: unknown, topic: string): Record<string, string> | null {
+  if (properties === undefined || properties === null) return null;
+  if (typeof properties !== 'object' || Array.isArray(properties)) {
+    throw new InvalidMessageError('properties', 'must be an object of string values', topic);
+  }
+  const entries = Object.entries(properties);
+  if (entries.length > MESSAGE_LIMITS.properties) {
+    throw new InvalidMessageError('properties', `has ${entries.length} entries; at most ${MESSAGE_LIMITS.properties}`, topic);
+  }
+  for (const [name, value] of entries) {
+    if (!PROPERTY_NAME.test(name)) throw new InvalidMessageError(`properties.${name}`, 'name must match ^[A-Za-z_$][A-Za-z0-9_.$-]{0,63}$', topic);
+    if (typeof value !== 'string') throw new InvalidMessageError(`properties.${name}`, 'value must be a string', topic);
+    if (value.length > MESSAGE_LIMITS.propertyValueLength) {
+      throw new InvalidMessageError(`properties.${name}`, `value is longer than ${MESSAGE_LIMITS.propertyValueLength} characters`, topic);
+    }
+  }
+  return entries.length === 0 ? null : { ...(properties as Record<string, string>) };
+}
+
+/** Validates what a user passes to `send`; throws a typed error naming the bad field. */
+export function toOutgoingMessage(message: Message, maxMessageSize: number): OutgoingMessage {
+  if (message === null || typeof message !== 'object') throw new InvalidMessageError('message', 'must be an object');
+  assertUserTopicName(message.topic);
+  const topic = message.topic;
+  let body: Buffer;
+  if (Buffer.isBuffer(message.body)) body = message.body;
+  else if (typeof message.body === 'string') body = Buffer.from(message.body, 'utf8');
+  else throw new InvalidMessageError('body', 'must be a Buffer or a string', topic);
+  if (body.length === 0) throw new InvalidMessageError('body', 'must not be empty', topic);
+  if (body.length > maxMessageSize) throw new MessageTooLargeError(topic, body.length, maxMessageSize);
+  const messageGroup =
+    message.messageGroup === undefined || message.messageGroup === null
+      ? null
+      : checkShortString(message.messageGroup, 'messageGroup', MESSAGE_LIMITS.messageGroupLength, topic);
+  return {
+    topic,
+    msgId: newMsgId(),
+    body,
+    tag: checkTag(message.tag, topic),
+    keys: checkKeys(message.keys, topic),
+    messageGroup,
+    properties: checkProperties(message.properties, topic),
+    bornAt: new Date(),
+    reconsumeTimes: 0,
+    originTopic: null,
+  };
+}

@@ -1,0 +1,92 @@
+import { DatabaseError } from 'pg';
+import type { BrokerContext } from '../broker-context';
+import { BrokerStoreError } from '../errors/broker-store.error';
+import { HeraldError } from '../errors/herald.error';
+import { InvalidMessageError } from '../errors/invalid-message.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { TopicNotFoundError } from '../errors/topic-not-found.error';
+import { errorText } from '../logger';
+import type { Message, SendReceipt } from '../message';
+import { OutgoingMessage, toOutgoingMessage } from '../message-validation';
+import type { QueuedMessage } from '../store/statements';
+import { isValidGroupName } from '../topic-name';
+import { fnv1a } from '../util/hash';
+
+export interface ProducerOptions {
+  /** Producer group: the producers of one service. Required. */
+  group: string;
+}
+
+/**
+ * Sends messages. `send` resolves once the message is committed in PostgreSQL;
+ * concurrent sends of the whole broker share one group commit.
+ */
+export class Producer {
+  readonly group: string;
+  private readonly roundRobin = new Map<string, number>();
+
+  /** @internal use `broker.producer(...)` */
+  constructor(private readonly ctx: BrokerContext, options: ProducerOptions) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
+    if (!isValidGroupName(options.group)) {
+      throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+    }
+    this.group = options.group;
+  }
+
+  async send(message: Message): Promise<SendReceipt> {
+    const [receipt] = await this.sendBatch([message]);
+    return receipt;
+  }
+
+  /** Sends messages of one topic atomically: all are stored, or none. */
+  async sendBatch(messages: Message[]): Promise<SendReceipt[]> {
+    this.ctx.assertOpen('send');
+    if (!Array.isArray(messages) || messages.length === 0) {
+      throw new InvalidMessageError('messages', 'sendBatch needs a non-empty array');
+    }
+    const outgoing = messages.map((m) => toOutgoingMessage(m, this.ctx.options.maxMessageSize));
+    const topic = outgoing[0].topic;
+    if (outgoing.some((m) => m.topic !== topic)) {
+      throw new InvalidMessageError('topic', 'all messages of a batch must have the same topic', topic);
+    }
+    return this.append(topic, outgoing);
+  }
+
+  /** Sends without waiting for the store. Bad input still throws at once; store failures are logged. */
+  sendOneway(message: Message): void {
+    this.ctx.assertOpen('send');
+    const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize);
+    this.append(outgoing.topic, [outgoing]).catch((error: unknown) => {
+      this.ctx.options.logger.log('error', 'oneway send failed', {
+        group: this.group,
+        topic: outgoing.topic,
+        msgId: outgoing.msgId,
+        error: errorText(error),
+      });
+    });
+  }
+
+  private async append(topic: string, outgoing: OutgoingMessage[]): Promise<SendReceipt[]> {
+    const queues = await this.ctx.routes.queueCount(topic);
+    const queued: QueuedMessage[] = outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) }));
+    try {
+      const results = await this.ctx.appender.submit(queued);
+      return results.map((r, i) => ({ msgId: queued[i].msgId, topic, queueId: r.queueId, queueOffset: r.queueOffset }));
+    } catch (error) {
+      if (error instanceof DatabaseError && error.code === 'P0002') {
+        this.ctx.routes.forget(topic);
+        throw new TopicNotFoundError(topic);
+      }
+      if (error instanceof HeraldError) throw error;
+      throw new BrokerStoreError('send', error);
+    }
+  }
+
+  private selectQueue(message: OutgoingMessage, queues: number): number {
+    if (message.messageGroup !== null) return fnv1a(message.messageGroup) % queues;
+    const next = ((this.roundRobin.get(message.topic) ?? -1) + 1) % queues;
+    this.roundRobin.set(message.topic, next);
+    return next;
+  }
+}

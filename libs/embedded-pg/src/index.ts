@@ -1,0 +1,2 @@
+export { EmbeddedServer, EmbeddedServerOptions } from './embedded-server';
+export { freePort } from './free-port';

@@ -1,0 +1,40 @@
+import { Client, Pool } from 'pg';
+import { migrate } from '../../libs/broker/src/store/migrator';
+import { EmbeddedServer } from '../../libs/embedded-pg/src';
+import { TEMPLATE_DATABASE, TEST_ADMIN_URL_ENV } from './test-env';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __HERALD_TEST_SERVER__: EmbeddedServer | undefined;
+}
+
+/**
+ * Starts ONE PostgreSQL for the whole run (or uses DATABASE_URL) and migrates a
+ * template database; each test file clones it (see test-database.ts).
+ */
+export default async function globalSetup(): Promise<void> {
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const server = await EmbeddedServer.start();
+    globalThis.__HERALD_TEST_SERVER__ = server;
+    adminUrl = server.url('postgres');
+  }
+  process.env[TEST_ADMIN_URL_ENV] = adminUrl;
+
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${TEMPLATE_DATABASE}`;
+  const pool = new Pool({ connectionString: url.toString(), max: 1 });
+  try {
+    await migrate(pool, 'herald');
+  } finally {
+    await pool.end();
+  }
+}
