@@ -9,7 +9,8 @@ import type { Db } from './store/statements';
  * while it exists, so producers pick queues without a round trip.
  */
 export class TopicRoutes {
-  private readonly queues = new Map<string, number>();
+  /** Promises, not numbers: concurrent first sends share one look-up and so keep their issue order. */
+  private readonly queues = new Map<string, Promise<number>>();
 
   constructor(
     private readonly db: Db,
@@ -17,14 +18,21 @@ export class TopicRoutes {
     private readonly defaultQueues: number,
   ) {}
 
-  async queueCount(topic: string): Promise<number> {
-    const cached = this.queues.get(topic);
-    if (cached !== undefined) return cached;
-    let count = await topicQueueCount(this.db, topic);
-    if (count === null && this.autoCreate) count = await this.create(topic, this.defaultQueues);
-    if (count === null) throw new TopicNotFoundError(topic);
-    this.queues.set(topic, count);
+  queueCount(topic: string): Promise<number> {
+    let count = this.queues.get(topic);
+    if (count === undefined) {
+      count = this.lookUp(topic);
+      this.queues.set(topic, count);
+      count.catch(() => this.queues.delete(topic));
+    }
     return count;
+  }
+
+  private async lookUp(topic: string): Promise<number> {
+    const count = await topicQueueCount(this.db, topic);
+    if (count !== null) return count;
+    if (this.autoCreate) return this.create(topic, this.defaultQueues);
+    throw new TopicNotFoundError(topic);
   }
 
   /** Creates a topic (idempotent for the same count); returns its queue count. */
@@ -34,7 +42,6 @@ export class TopicRoutes {
     }
     const result = await insertTopic(this.db, topic, queues);
     if (result.queues !== queues) throw new TopicConflictError(topic, result.queues, queues);
-    this.queues.set(topic, queues);
     return queues;
   }
 
