@@ -27,7 +27,7 @@ export class ChildScript {
     const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, script)], {
       cwd: ROOT,
       env: { ...process.env, ...env, SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new ChildScript(child);
   }
@@ -61,6 +61,11 @@ export class ChildScript {
       this.process.on('exit', onExit);
       check();
     });
+  }
+
+  /** Writes one line to the child's stdin. */
+  send(line: string): void {
+    this.process.stdin!.write(`${line}\n`);
   }
 
   /** Kills the child the hard way and waits until it is gone. */
