@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     await workers.B.start();
     await until(async () => {
       const members = await broker.admin.groupMembers(group);
-      return members.length === 2 && members.flatMap((m) => m.queues.filter((q) => q.topic === topic)).length === 4;
+      return members.length === 2 && members.every((m) => m.queues.filter((q) => q.topic === topic).length === 2);
     }, 'queue assignment');
     for (const member of await broker.admin.groupMembers(group)) {
       const name = member.clientId === workers.A.clientId ? 'worker-A' : 'worker-B';
