@@ -63,6 +63,10 @@ export class GroupCommit<I, R> {
             for (const request of batch) request.reject(error);
           }
         }
+        // Let the callers just answered run on and send again before deciding the
+        // next batch; otherwise the first of them flushes alone and batches
+        // alternate 1 / N (measured: 8.8k vs 2x that for 32 callers).
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.flushing = false;
