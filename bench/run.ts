@@ -8,7 +8,7 @@
  *   drain: one consumer handles N stored messages
  */
 import { Broker, ConsoleLogger } from '@herald/broker';
-import { EmbeddedServer } from '@herald/embedded-pg';
+import { openDevPostgres } from '@herald/embedded-pg';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 
@@ -17,13 +17,8 @@ function rate(count: number, ms: number): string {
 }
 
 async function main(): Promise<void> {
-  let server: EmbeddedServer | undefined;
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    server = await EmbeddedServer.start();
-    url = server.url('postgres');
-  }
-  const broker = await Broker.connect({ connectionString: url, logger: new ConsoleLogger('error') });
+  const postgres = await openDevPostgres();
+  const broker = await Broker.connect({ connectionString: postgres.url, logger: new ConsoleLogger('error') });
   try {
     const body = JSON.stringify({ orderId: 'o-000000', amount: 100, currency: 'EUR' });
     const producer = broker.producer({ group: 'bench' });
@@ -75,7 +70,7 @@ async function main(): Promise<void> {
     await consumer.shutdown();
   } finally {
     await broker.close();
-    await server?.stop();
+    await postgres.close();
   }
 }
 

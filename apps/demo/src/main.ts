@@ -4,7 +4,7 @@
  * a retry on the decaying schedule and a dead-lettered message.
  */
 import { Broker, ConsoleLogger, dlqTopicOf, MessageView } from '@herald/broker';
-import { EmbeddedServer } from '@herald/embedded-pg';
+import { openDevPostgres } from '@herald/embedded-pg';
 
 const say = (text: string): void => console.log(text);
 const step = (n: number, title: string): void => say(`\n${n}. ${title}`);
@@ -22,19 +22,13 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 
 async function main(): Promise<void> {
   say('Herald broker walkthrough');
-  let server: EmbeddedServer | undefined;
-  let connectionString = process.env.DATABASE_URL;
   step(1, 'PostgreSQL');
-  if (connectionString) {
-    say('   using the external server from DATABASE_URL');
-  } else {
-    server = await EmbeddedServer.start();
-    connectionString = server.url('postgres');
-    say(`   started embedded PostgreSQL on 127.0.0.1:${server.port} (data in ${server.dataDir})`);
-  }
+  const postgres = await openDevPostgres();
+  const { server } = postgres;
+  say(server ? `   started embedded PostgreSQL on 127.0.0.1:${server.port} (data in ${server.dataDir})` : '   using the external server from DATABASE_URL');
 
   const broker = await Broker.connect({
-    connectionString,
+    connectionString: postgres.url,
     delayLevels: DEMO_DELAY_LEVELS,
     heartbeatInterval: 200,
     sessionTimeout: 2_000,
@@ -116,7 +110,7 @@ async function main(): Promise<void> {
     say('\nDone: every order handled once, one retry, one dead letter. Consumers left the group cleanly.');
   } finally {
     await broker.close();
-    await server?.stop();
+    await postgres.close();
   }
 }
 
