@@ -6,9 +6,8 @@ import type { MessageRow } from './rows';
 export async function insertTopic(db: Db, name: string, queues: number): Promise<{ created: boolean; queues: number }> {
   const { rows } = await db.query<{ created: string; existing: number | null }>(
     `WITH t AS (INSERT INTO topics (name, queues) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name, queues),
-          q AS (INSERT INTO queues (topic, queue_id) SELECT t.name, g FROM t, generate_series(0, t.queues - 1) AS g RETURNING 1)
-     SELECT (SELECT count(*) FROM t) AS created, (SELECT queues FROM topics WHERE name = $1) AS existing,
-            (SELECT count(*) FROM q) AS queue_rows`,
+          q AS (INSERT INTO queues (topic, queue_id) SELECT t.name, g FROM t, generate_series(0, t.queues - 1) AS g)
+     SELECT (SELECT count(*) FROM t) AS created, (SELECT queues FROM topics WHERE name = $1) AS existing`,
     [name, queues],
   );
   if (Number(rows[0].created) === 1) return { created: true, queues };
@@ -37,14 +36,14 @@ export async function topicQueueCounts(db: Db, names: readonly string[]): Promis
 
 /** Removes a topic with its messages, pending retries, offsets and locks. */
 export async function deleteTopicRows(db: Db, name: string): Promise<boolean> {
+  // Data-modifying CTEs run to completion whether or not the final SELECT reads them.
   const { rows } = await db.query<{ deleted: string }>(
     `WITH t AS (DELETE FROM topics WHERE name = $1 RETURNING 1),
-          m AS (DELETE FROM messages WHERE topic = $1 RETURNING 1),
-          s AS (DELETE FROM scheduled_messages WHERE topic = $1 RETURNING 1),
-          o AS (DELETE FROM consumer_offsets WHERE topic = $1 RETURNING 1),
-          l AS (DELETE FROM queue_locks WHERE topic = $1 RETURNING 1)
-     SELECT (SELECT count(*) FROM t) AS deleted, (SELECT count(*) FROM m) + (SELECT count(*) FROM s)
-            + (SELECT count(*) FROM o) + (SELECT count(*) FROM l) AS other`,
+          m AS (DELETE FROM messages WHERE topic = $1),
+          s AS (DELETE FROM scheduled_messages WHERE topic = $1),
+          o AS (DELETE FROM consumer_offsets WHERE topic = $1),
+          l AS (DELETE FROM queue_locks WHERE topic = $1)
+     SELECT count(*) AS deleted FROM t`,
     [name],
   );
   return Number(rows[0].deleted) === 1;
