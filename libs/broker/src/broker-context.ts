@@ -3,7 +3,7 @@ import type { ResolvedBrokerOptions } from './broker-options';
 import type { TopicRoutes } from './topic-routes';
 import type { GroupCommit } from './util/group-commit';
 import type { NotificationListener } from './util/notification-listener';
-import type { AppendResult, QueuedMessage, ScheduledMessage } from './store/statements';
+import type { AppendResult, QueuedMessage } from './store/statements';
 
 /** What the broker's parts share; internal, not exported from the lib. */
 export interface BrokerContext {
@@ -12,7 +12,7 @@ export interface BrokerContext {
   readonly listener: NotificationListener;
   readonly routes: TopicRoutes;
   readonly appender: GroupCommit<QueuedMessage, AppendResult>;
-  readonly scheduler: GroupCommit<ScheduledMessage, void>;
+  readonly scheduler: GroupCommit<QueuedMessage, void>;
   readonly channels: { messages: string; scheduled: string; groups: string };
   /** Throws IllegalStateError once the broker is closing. */
   assertOpen(operation: string): void;

@@ -22,6 +22,8 @@ export interface BrokerOptions {
   maxMessageSize?: number;
   /** The 18 delay levels in milliseconds (retry n uses level n+2). Default RocketMQ's 1s ... 2h. */
   delayLevels?: readonly number[];
+  /** Furthest ahead a `deliverAt` may be, ms. Default 3 days. */
+  maxDelay?: number;
   /** Fallback poll for consumers and the scheduler when no notification arrives, ms. Default 5 000. */
   pollInterval?: number;
   /** How often consumers renew their membership and queue leases, ms. Default 2 000. */
@@ -44,6 +46,7 @@ export interface ResolvedBrokerOptions {
   defaultTopicQueues: number;
   maxMessageSize: number;
   delayLevels: readonly number[];
+  maxDelay: number;
   pollInterval: number;
   heartbeatInterval: number;
   sessionTimeout: number;
@@ -103,6 +106,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     defaultTopicQueues: intOption(options.defaultTopicQueues, 'defaultTopicQueues', 8, 1, 1024),
     maxMessageSize: intOption(options.maxMessageSize, 'maxMessageSize', 4 * 1024 * 1024, 1, 256 * 1024 * 1024),
     delayLevels: [...delayLevels],
+    maxDelay: intOption(options.maxDelay, 'maxDelay', 3 * DAY, 1_000, 365 * DAY),
     pollInterval: intOption(options.pollInterval, 'pollInterval', 5_000, 10, DAY),
     heartbeatInterval,
     sessionTimeout,

@@ -11,7 +11,7 @@ import { errorText } from './logger';
 import { Producer, ProducerOptions } from './producer/producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
 import { migrate } from './store/migrator';
-import { appendMessages, AppendResult, QueuedMessage, ScheduledMessage, scheduleMessages } from './store/statements';
+import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
 import { TopicRoutes } from './topic-routes';
 import { GroupCommit } from './util/group-commit';
 import { NotificationListener } from './util/notification-listener';
@@ -42,7 +42,7 @@ export class Broker {
       listener,
       routes,
       appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(pool, batch), options.maxBatchSize),
-      scheduler: new GroupCommit<ScheduledMessage, void>(async (batch) => {
+      scheduler: new GroupCommit<QueuedMessage, void>(async (batch) => {
         await scheduleMessages(pool, batch);
         return batch.map(() => undefined);
       }, options.maxBatchSize),

@@ -28,6 +28,38 @@ export interface OutgoingMessage {
   bornAt: Date;
   reconsumeTimes: number;
   originTopic: string | null;
+  /** Milliseconds until delivery; 0 for an immediate message. */
+  delayMs: number;
+}
+
+export interface DelayRules {
+  delayLevels: readonly number[];
+  maxDelay: number;
+}
+
+function checkDelay(message: Message, rules: DelayRules, topic: string, now: number): number {
+  const { delayLevel, deliverAt } = message;
+  if (delayLevel !== undefined && delayLevel !== null && deliverAt !== undefined && deliverAt !== null) {
+    throw new InvalidMessageError('delayLevel', 'give delayLevel or deliverAt, not both', topic);
+  }
+  if (delayLevel !== undefined && delayLevel !== null) {
+    if (!Number.isInteger(delayLevel) || delayLevel < 1 || delayLevel > rules.delayLevels.length) {
+      throw new InvalidMessageError('delayLevel', `must be an integer from 1 to ${rules.delayLevels.length}, got ${JSON.stringify(delayLevel)}`, topic);
+    }
+    return rules.delayLevels[delayLevel - 1];
+  }
+  if (deliverAt !== undefined && deliverAt !== null) {
+    const at = deliverAt instanceof Date ? deliverAt.getTime() : deliverAt;
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new InvalidMessageError('deliverAt', 'must be a Date or epoch milliseconds', topic);
+    }
+    const delay = at - now;
+    if (delay > rules.maxDelay) {
+      throw new InvalidMessageError('deliverAt', `is ${delay} ms ahead; at most ${rules.maxDelay} ms (maxDelay) allowed`, topic);
+    }
+    return Math.max(0, Math.ceil(delay));
+  }
+  return 0;
 }
 
 function checkShortString(value: unknown, field: string, max: number, topic: string): string {
@@ -71,7 +103,7 @@ function checkProperties(properties: unknown, topic: string): Record<string, str
 }
 
 /** Validates what a user passes to `send`; throws a typed error naming the bad field. */
-export function toOutgoingMessage(message: Message, maxMessageSize: number): OutgoingMessage {
+export function toOutgoingMessage(message: Message, maxMessageSize: number, delays?: DelayRules): OutgoingMessage {
   if (message === null || typeof message !== 'object') throw new InvalidMessageError('message', 'must be an object');
   assertUserTopicName(message.topic);
   const topic = message.topic;
@@ -85,16 +117,19 @@ export function toOutgoingMessage(message: Message, maxMessageSize: number): Out
     message.messageGroup === undefined || message.messageGroup === null
       ? null
       : checkShortString(message.messageGroup, 'messageGroup', MESSAGE_LIMITS.messageGroupLength, topic);
+  const now = Date.now();
+  const delayMs = delays ? checkDelay(message, delays, topic, now) : 0;
   return {
     topic,
-    msgId: newMsgId(),
+    msgId: newMsgId(now),
     body,
     tag: checkTag(message.tag, topic),
     keys: checkKeys(message.keys, topic),
     messageGroup,
     properties: checkProperties(message.properties, topic),
-    bornAt: new Date(),
+    bornAt: new Date(now),
     reconsumeTimes: 0,
     originTopic: null,
+    delayMs,
   };
 }

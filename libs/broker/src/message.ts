@@ -11,6 +11,10 @@ export interface Message {
   messageGroup?: string;
   /** User properties, matched by SQL filters. */
   properties?: Record<string, string>;
+  /** Delay level 1-18 (`1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h` by default). */
+  delayLevel?: number;
+  /** Deliver at this time (Date or epoch ms), at most the broker's `maxDelay` ahead. A past time delivers at once. */
+  deliverAt?: Date | number;
 }
 
 /** What `send` resolves with, once the message is durable. */
@@ -18,7 +22,10 @@ export interface SendReceipt {
   msgId: string;
   topic: string;
   queueId: number;
+  /** Offset in the queue; -1 for a delayed message, whose offset is given when it comes due. */
   queueOffset: number;
+  /** For a delayed message: when it becomes visible. */
+  deliverAt?: Date;
 }
 
 /** A message as stored by the broker and handed to consumers. */

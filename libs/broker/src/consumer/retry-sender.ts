@@ -34,7 +34,7 @@ export class RetrySender {
       queueId: 0,
     };
     if (row.reconsume_times >= this.maxReconsumeTimes) {
-      await this.ctx.appender.submit([{ ...base, topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times }]);
+      await this.ctx.appender.submit([{ ...base, topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times, delayMs: 0 }]);
       return 'DLQ';
     }
     const retry = row.reconsume_times + 1;

@@ -45,7 +45,7 @@ export class Producer {
     if (!Array.isArray(messages) || messages.length === 0) {
       throw new InvalidMessageError('messages', 'sendBatch needs a non-empty array');
     }
-    const outgoing = messages.map((m) => toOutgoingMessage(m, this.ctx.options.maxMessageSize));
+    const outgoing = messages.map((m) => toOutgoingMessage(m, this.ctx.options.maxMessageSize, this.ctx.options));
     const topic = outgoing[0].topic;
     if (outgoing.some((m) => m.topic !== topic)) {
       throw new InvalidMessageError('topic', 'all messages of a batch must have the same topic', topic);
@@ -56,7 +56,7 @@ export class Producer {
   /** Sends without waiting for the store. Bad input still throws at once; store failures are logged. */
   sendOneway(message: Message): void {
     this.ctx.assertOpen('send');
-    const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize);
+    const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
     this.append(outgoing.topic, [outgoing]).catch((error: unknown) => {
       this.ctx.options.logger.log('error', 'oneway send failed', {
         group: this.group,
@@ -71,6 +71,7 @@ export class Producer {
     const queues = await this.ctx.routes.queueCount(topic);
     const queued: QueuedMessage[] = outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) }));
     try {
+      if (queued.some((m) => m.delayMs > 0)) return await this.schedule(topic, queued);
       const results = await this.ctx.appender.submit(queued);
       return results.map((r, i) => ({ msgId: queued[i].msgId, topic, queueId: r.queueId, queueOffset: r.queueOffset }));
     } catch (error) {
@@ -81,6 +82,18 @@ export class Producer {
       if (error instanceof HeraldError) throw error;
       throw new BrokerStoreError('send', error);
     }
+  }
+
+  /** Delayed messages wait in the broker's schedule; the scheduler appends them when due. */
+  private async schedule(topic: string, queued: QueuedMessage[]): Promise<SendReceipt[]> {
+    await this.ctx.scheduler.submit(queued);
+    return queued.map((m) => ({
+      msgId: m.msgId,
+      topic,
+      queueId: m.queueId,
+      queueOffset: -1,
+      deliverAt: new Date(m.bornAt.getTime() + m.delayMs),
+    }));
   }
 
   private selectQueue(message: OutgoingMessage, queues: number): number {

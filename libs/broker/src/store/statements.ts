@@ -45,12 +45,8 @@ export async function appendMessages(db: Db, messages: readonly QueuedMessage[])
   return rows.map((row) => ({ queueId: row.queue_id, queueOffset: Number(row.queue_offset) }));
 }
 
-export interface ScheduledMessage extends QueuedMessage {
-  delayMs: number;
-}
-
 /** Stores messages that become due later (retries); wakes schedulers with the nearest delay. */
-export async function scheduleMessages(db: Db, messages: readonly ScheduledMessage[]): Promise<void> {
+export async function scheduleMessages(db: Db, messages: readonly QueuedMessage[]): Promise<void> {
   await db.query({
     name: 'herald_schedule_messages',
     text: `WITH ins AS (

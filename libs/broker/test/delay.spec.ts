@@ -1,0 +1,70 @@
+import { Broker, InvalidMessageError, MessageView } from '@herald/broker';
+import { useTestDatabase } from '../../../test/support/test-database';
+import { waitFor } from '../../../test/support/wait-for';
+import { FAST, uniqueName, useBrokers } from './helpers';
+
+const db = useTestDatabase();
+const openBroker = useBrokers(db);
+
+/** Level 1 is 400 ms here, level 2 is 800 ms. */
+const DELAY_LEVELS = [400, 800, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000];
+
+describe('delayed messages', () => {
+  it('a delayLevel or deliverAt message is invisible until due, then appended with its final offset', async () => {
+    const broker = await openBroker({ delayLevels: DELAY_LEVELS });
+    const topic = uniqueName('later');
+    await broker.admin.createTopic(topic, { queues: 1 });
+    const got: { message: MessageView; at: number }[] = [];
+    const consumer = broker.pushConsumer({ group: uniqueName('patient'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push({ message: m, at: Date.now() }) });
+    await consumer.start();
+    const producer = broker.producer({ group: 'p' });
+    const sentAt = Date.now();
+    const byLevel = await producer.send({ topic, body: 'level-2', delayLevel: 2 });
+    const byTime = await producer.send({ topic, body: 'at-time', deliverAt: new Date(sentAt + 400) });
+    const now = await producer.send({ topic, body: 'now' });
+    expect(byLevel.queueOffset).toBe(-1);
+    expect(byLevel.deliverAt!.getTime()).toBeGreaterThanOrEqual(sentAt + 800);
+    expect(now.queueOffset).toBe(0);
+    await waitFor(() => got.length === 3, { what: 'all three delivered' });
+    expect(got.map((g) => g.message.body.toString())).toEqual(['now', 'at-time', 'level-2']);
+    expect(got.map((g) => g.message.queueOffset)).toEqual([0, 1, 2]);
+    expect(got[1].at - sentAt).toBeGreaterThanOrEqual(400 - 5);
+    expect(got[2].at - sentAt).toBeGreaterThanOrEqual(800 - 5);
+    expect(got[2].message.msgId).toBe(byLevel.msgId);
+  });
+
+  it('a delayed message survives a restart of every process', async () => {
+    const first = await Broker.connect({ connectionString: db.url, ...FAST, delayLevels: DELAY_LEVELS });
+    const topic = uniqueName('durable-delay');
+    await first.admin.createTopic(topic, { queues: 2 });
+    const receipt = await first.producer({ group: 'p' }).send({ topic, body: 'wait for me', delayLevel: 2 });
+    await first.close();
+    const second = await openBroker({ delayLevels: DELAY_LEVELS });
+    const got: MessageView[] = [];
+    const consumer = second.pushConsumer({ group: uniqueName('late'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push(m) });
+    await consumer.start();
+    await waitFor(() => got.length === 1, { what: 'delayed message delivered after restart' });
+    expect(got[0].msgId).toBe(receipt.msgId);
+  });
+
+  it('refuses bad delays with InvalidMessageError', async () => {
+    const broker = await openBroker({ maxDelay: 60_000 });
+    const topic = uniqueName('bad-delay');
+    await broker.admin.createTopic(topic, { queues: 1 });
+    const producer = broker.producer({ group: 'p' });
+    const cases: [object, string][] = [
+      [{ delayLevel: 0 }, 'delayLevel'],
+      [{ delayLevel: 19 }, 'delayLevel'],
+      [{ delayLevel: 1.5 }, 'delayLevel'],
+      [{ delayLevel: 1, deliverAt: Date.now() }, 'delayLevel'],
+      [{ deliverAt: 'tomorrow' }, 'deliverAt'],
+      [{ deliverAt: Date.now() + 120_000 }, 'deliverAt'],
+    ];
+    for (const [extra, field] of cases) {
+      await expect(producer.send({ topic, body: 'x', ...extra } as never)).rejects.toMatchObject({ constructor: InvalidMessageError, field });
+    }
+    // a time in the past is delivered at once: appended straight away, with its offset
+    const receipt = await producer.send({ topic, body: 'past', deliverAt: Date.now() - 1_000 });
+    expect(receipt.queueOffset).toBe(0);
+  });
+});
