@@ -72,6 +72,39 @@ describe('consuming', () => {
     });
   });
 
+  it('an SQL92 filter delivers exactly the messages whose properties match; a malformed one is refused', async () => {
+    const broker = await openBroker();
+    const topic = uniqueName('sql');
+    await broker.admin.createTopic(topic, { queues: 4 });
+    const got: string[] = [];
+    const consumer = broker.pushConsumer({
+      group: uniqueName('eu-big'),
+      subscriptions: { [topic]: { sql: "region = 'eu' AND amount > 100 AND (vip IS NULL OR vip <> 'no')" } },
+      handler: (m) => void got.push(m.body.toString()),
+    });
+    await consumer.start();
+    const producer = broker.producer({ group: 'p' });
+    const cases: [string, Record<string, string> | undefined, boolean][] = [
+      ['eu-150', { region: 'eu', amount: '150' }, true],
+      ['eu-50', { region: 'eu', amount: '50' }, false],
+      ['us-500', { region: 'us', amount: '500' }, false],
+      ['eu-abc', { region: 'eu', amount: 'abc' }, false],
+      ['eu-200-vip-no', { region: 'eu', amount: '200', vip: 'no' }, false],
+      ['eu-200-vip-yes', { region: 'eu', amount: '200', vip: 'yes' }, true],
+      ['no-props', undefined, false],
+    ];
+    for (const [body, properties] of cases) await producer.send({ topic, body, properties });
+    await producer.send({ topic, body: 'eu-101-last', properties: { region: 'eu', amount: '101' } });
+    await waitFor(() => got.includes('eu-101-last'), { what: 'last matching message' });
+    expect(got.sort()).toEqual([...cases.filter(([, , ok]) => ok).map(([b]) => b), 'eu-101-last'].sort());
+    await waitFor(async () => (await broker.admin.groupProgress(consumer.group)).filter((q) => q.topic === topic).every((q) => q.lag === 0), {
+      what: 'filtered messages passed',
+    });
+    expect(() => broker.pushConsumer({ group: 'g', subscriptions: { [topic]: { sql: "region = 'eu' AND" } }, handler: () => undefined })).toThrow(
+      expect.objectContaining({ code: 'INVALID_FILTER_EXPRESSION', position: 17 }),
+    );
+  });
+
   it('3 members share 8 queues: 10 000 messages each handled once while membership is stable', async () => {
     const topic = uniqueName('cluster');
     const group = uniqueName('workers');

@@ -30,6 +30,7 @@ describe('delayed messages', () => {
     expect(got.map((g) => g.message.queueOffset)).toEqual([0, 1, 2]);
     expect(got[1].at - sentAt).toBeGreaterThanOrEqual(400 - 5);
     expect(got[2].at - sentAt).toBeGreaterThanOrEqual(800 - 5);
+    expect(got[1].message.msgId).toBe(byTime.msgId);
     expect(got[2].message.msgId).toBe(byLevel.msgId);
   });
 

@@ -2,6 +2,7 @@ import { InvalidFilterExpressionError } from '@herald/broker';
 import { allocateAveragely } from '../src/consumer/allocate';
 import { ProcessQueue } from '../src/consumer/process-queue';
 import { parseTagExpression } from '../src/consumer/tag-expression';
+import { EVERYTHING } from '../src/consumer/push-consumer-options';
 
 describe('allocateAveragely', () => {
   it('covers every queue exactly once, whatever the member count', () => {
@@ -49,7 +50,7 @@ describe('parseTagExpression', () => {
 
 describe('ProcessQueue', () => {
   it('commits up to the lowest unfinished offset, whatever the finishing order', () => {
-    const queue = new ProcessQueue('t', 0, null, 10);
+    const queue = new ProcessQueue('t', 0, EVERYTHING, 10);
     for (const offset of [10, 11, 12, 13]) queue.track(offset);
     expect(queue.offsetToCommit()).toBe(10);
     queue.finish(12);
@@ -62,7 +63,7 @@ describe('ProcessQueue', () => {
   });
 
   it('resumes from the lowest abandoned offset when unstarted messages are given back', async () => {
-    const queue = new ProcessQueue('t', 0, null, 0);
+    const queue = new ProcessQueue('t', 0, EVERYTHING, 0);
     for (const offset of [0, 1, 2, 3]) queue.track(offset);
     queue.abandon([2, 3]);
     expect(queue.nextPullOffset).toBe(2);

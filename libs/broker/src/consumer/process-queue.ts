@@ -1,3 +1,5 @@
+import type { Subscription } from './push-consumer-options';
+
 /**
  * Offset bookkeeping of one queue this member consumes. Messages are tracked in
  * offset order; the offset to commit is the lowest one not yet finished, so a crash
@@ -19,8 +21,8 @@ export class ProcessQueue {
   constructor(
     readonly topic: string,
     readonly queueId: number,
-    /** Tags of the subscription (`null`: every tag), `||`-joined for the pull query. */
-    readonly tags: string | null,
+    /** What this queue's messages are filtered by. */
+    readonly subscription: Subscription,
     offset: number,
   ) {
     this.nextPullOffset = offset;

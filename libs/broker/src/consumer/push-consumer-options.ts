@@ -2,6 +2,7 @@ import { intOption } from '../broker-options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
 import { assertUserTopicName, isValidGroupName } from '../topic-name';
+import { SqlFilter } from '../filter/sql-filter';
 import { parseTagExpression } from './tag-expression';
 
 /** What a handler may return: nothing or `'SUCCESS'` acknowledges, `'RETRY'` (or a throw) retries. */
@@ -10,11 +11,31 @@ export type MessageHandler = (message: MessageView) => Promise<ConsumeResult | v
 
 export type ConsumeFromWhere = 'LAST_OFFSET' | 'FIRST_OFFSET';
 
+/** A tag expression (`*`, `TagA || TagB`) or an SQL92 filter over message properties. */
+export type SubscriptionExpression = string | { sql: string };
+
+/** A validated subscription: tags are matched in the broker's query, an SQL filter on properties before bodies are fetched. */
+export interface Subscription {
+  /** `||`-joined tags, or null for every tag. */
+  tags: string | null;
+  sql: SqlFilter | null;
+}
+
+export const EVERYTHING: Subscription = { tags: null, sql: null };
+
+export function resolveSubscription(expression: SubscriptionExpression): Subscription {
+  if (expression !== null && typeof expression === 'object' && 'sql' in expression) {
+    return { tags: null, sql: new SqlFilter(expression.sql) };
+  }
+  const tags = parseTagExpression(expression);
+  return { tags: tags === null ? null : tags.join('||'), sql: null };
+}
+
 export interface PushConsumerOptions {
   /** Consumer group: the consumers of one service. Required. */
   group: string;
-  /** Topic → tag expression (`*`, `TagA`, `TagA || TagB`). Required, at least one topic. */
-  subscriptions: Record<string, string>;
+  /** Topic → tag expression (`*`, `TagA`, `TagA || TagB`) or `{ sql: "region = 'eu'" }`. Required, at least one topic. */
+  subscriptions: Record<string, SubscriptionExpression>;
   /** Called once per delivered message. Required. */
   handler: MessageHandler;
   /** `CLUSTERING` (default): each message to one member of the group. */
@@ -35,8 +56,7 @@ export interface PushConsumerOptions {
 
 export interface ResolvedPushConsumerOptions {
   group: string;
-  /** Topic → `||`-joined tags, or null for every tag. */
-  subscriptions: Map<string, string | null>;
+  subscriptions: Map<string, Subscription>;
   handler: MessageHandler;
   concurrency: number;
   maxReconsumeTimes: number;
@@ -62,11 +82,10 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Object.keys(raw).length === 0) {
     throw new InvalidOptionsError('subscriptions', 'must map at least one topic to a tag expression');
   }
-  const subscriptions = new Map<string, string | null>();
+  const subscriptions = new Map<string, Subscription>();
   for (const [topic, expression] of Object.entries(raw)) {
     assertUserTopicName(topic);
-    const tags = parseTagExpression(expression);
-    subscriptions.set(topic, tags === null ? null : tags.join('||'));
+    subscriptions.set(topic, resolveSubscription(expression));
   }
   const consumeFromWhere = options.consumeFromWhere ?? 'LAST_OFFSET';
   if (consumeFromWhere !== 'LAST_OFFSET' && consumeFromWhere !== 'FIRST_OFFSET') {

@@ -5,12 +5,12 @@ import { IllegalStateError } from '../errors/illegal-state.error';
 import { errorText } from '../logger';
 import { registerGroup } from '../store/admin-statements';
 import { MessageRow, toMessageView } from '../store/rows';
-import { commitOffsets, leaveGroup, pullMessages, QueueOffset, releaseQueueLocks } from '../store/statements';
+import { commitOffsets, fetchBodies, leaveGroup, PulledRow, pullMessages, QueueOffset, releaseQueueLocks } from '../store/statements';
 import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { trackResource, untrackResource } from '../util/resources';
 import { WakeSignal } from '../util/wake-signal';
 import { ProcessQueue } from './process-queue';
-import { PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
+import { EVERYTHING, PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
 import { queueKey, Rebalancer } from './rebalancer';
 import { RetrySender } from './retry-sender';
 
@@ -165,8 +165,9 @@ export class PushConsumer {
     for (const claim of claims) {
       const key = queueKey(claim.topic, claim.queueId);
       if (this.queues.has(key)) continue;
-      const tags = claim.topic.startsWith(RETRY_PREFIX) ? null : (this.options.subscriptions.get(claim.topic) ?? null);
-      this.queues.set(key, new ProcessQueue(claim.topic, claim.queueId, tags, claim.offset));
+      // retries were filtered when first delivered
+      const subscription = claim.topic.startsWith(RETRY_PREFIX) ? EVERYTHING : (this.options.subscriptions.get(claim.topic) ?? EVERYTHING);
+      this.queues.set(key, new ProcessQueue(claim.topic, claim.queueId, subscription, claim.offset));
     }
     if (claims.length > 0) this.signal.wake();
   }
@@ -223,12 +224,26 @@ export class PushConsumer {
 
   private async pull(candidates: ProcessQueue[], batchSize: number): Promise<void> {
     const wakeups = candidates.map((q) => q.wakeups);
-    let rows: MessageRow[];
+    let rows: PulledRow[];
+    let bodies: Map<string, Buffer> | null = null;
     try {
       rows = await pullMessages(
         this.ctx.pool,
-        candidates.map((q) => ({ topic: q.topic, queueId: q.queueId, fromOffset: q.nextPullOffset, maxMessages: batchSize, tags: q.tags })),
+        candidates.map((q) => ({
+          topic: q.topic,
+          queueId: q.queueId,
+          fromOffset: q.nextPullOffset,
+          maxMessages: batchSize,
+          tags: q.subscription.tags,
+          withBody: q.subscription.sql === null,
+        })),
       );
+      const byKey = new Map(candidates.map((q) => [q.key, q]));
+      // SQL filters run on properties alone; only the bodies of rows they keep are fetched.
+      const wanted = rows.filter((row) => row.matched && row.body === null && byKey.get(queueKey(row.topic, row.queue_id))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }));
+      if (wanted.length > 0) {
+        bodies = await fetchBodies(this.ctx.pool, wanted.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.queue_offset) })));
+      }
     } catch (error) {
       this.ctx.options.logger.log('warn', 'pull failed; retrying', { group: this.group, error: errorText(error) });
       await this.signal.wait(Math.min(1_000, this.ctx.options.pollInterval));
@@ -243,12 +258,13 @@ export class PushConsumer {
       if (offset < queue.nextPullOffset) continue;
       counts.set(queue, (counts.get(queue) ?? 0) + 1);
       queue.track(offset);
-      if (row.body === null) {
-        // filtered out by tag in the query: nothing to run, only the offset to pass
+      const body = row.body ?? bodies?.get(`${row.topic}\u0000${row.queue_id}\u0000${row.queue_offset}`) ?? null;
+      if (body === null) {
+        // filtered out (tag or SQL): nothing to run, only the offset to pass
         queue.finish(offset);
         this.dirty.add(queue);
       } else {
-        this.buffer.push({ queue, row });
+        this.buffer.push({ queue, row: { ...row, body } });
       }
     }
     candidates.forEach((queue, i) => {

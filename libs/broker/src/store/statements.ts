@@ -86,6 +86,13 @@ export interface PullRequest {
   maxMessages: number;
   /** `TagA||TagB`, or null for every tag. */
   tags: string | null;
+  /** False for SQL-filtered queues: bodies are fetched only for rows the filter keeps. */
+  withBody: boolean;
+}
+
+export interface PulledRow extends MessageRow {
+  /** Passed the tag filter (keys and properties are only returned for such rows). */
+  matched: boolean;
 }
 
 /**
@@ -93,15 +100,16 @@ export interface PullRequest {
  * tag filter come back without body, keys or properties: the consumer only needs
  * their offsets to move past them.
  */
-export async function pullMessages(db: Db, requests: readonly PullRequest[]): Promise<MessageRow[]> {
-  const { rows } = await db.query<MessageRow>({
+export async function pullMessages(db: Db, requests: readonly PullRequest[]): Promise<PulledRow[]> {
+  const { rows } = await db.query<PulledRow>({
     name: 'herald_pull_messages',
     text: `SELECT m.topic, m.queue_id, m.queue_offset, m.msg_id, m.tag, m.message_group, m.born_at, m.stored_at,
-                  m.reconsume_times, m.origin_topic,
+                  m.reconsume_times, m.origin_topic, f.ok AS matched,
                   CASE WHEN f.ok THEN m.keys END AS keys,
                   CASE WHEN f.ok THEN m.properties END AS properties,
-                  CASE WHEN f.ok THEN m.body END AS body
-           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[]) AS r (topic, queue_id, from_offset, max_n, tags)
+                  CASE WHEN f.ok AND r.with_body THEN m.body END AS body
+           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::bool[])
+                  AS r (topic, queue_id, from_offset, max_n, tags, with_body)
            CROSS JOIN LATERAL (
              SELECT * FROM messages mm
              WHERE mm.topic = r.topic AND mm.queue_id = r.queue_id AND mm.queue_offset >= r.from_offset
@@ -114,9 +122,22 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
       requests.map((r) => r.fromOffset),
       requests.map((r) => r.maxMessages),
       requests.map((r) => r.tags),
+      requests.map((r) => r.withBody),
     ],
   });
   return rows;
+}
+
+/** Bodies of chosen messages (those an SQL filter kept), in one round trip. */
+export async function fetchBodies(db: Db, refs: readonly { topic: string; queueId: number; offset: number }[]): Promise<Map<string, Buffer>> {
+  const { rows } = await db.query<{ topic: string; queue_id: number; queue_offset: string; body: Buffer }>({
+    name: 'herald_fetch_bodies',
+    text: `SELECT m.topic, m.queue_id, m.queue_offset, m.body
+           FROM unnest($1::text[], $2::int[], $3::bigint[]) AS r (topic, queue_id, queue_offset)
+           JOIN messages m ON m.topic = r.topic AND m.queue_id = r.queue_id AND m.queue_offset = r.queue_offset`,
+    values: [refs.map((r) => r.topic), refs.map((r) => r.queueId), refs.map((r) => r.offset)],
+  });
+  return new Map(rows.map((row) => [`${row.topic}\u0000${row.queue_id}\u0000${row.queue_offset}`, row.body]));
 }
 
 export interface QueueOffset {
