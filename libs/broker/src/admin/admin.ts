@@ -7,15 +7,19 @@ import {
   consumedBy,
   deleteTopicRows,
   groupExists,
+  dlqMessages,
   groupMembers,
   groupProgress,
+  messagesByKey,
+  resetGroupOffsets,
   listQueues,
   messagesById,
   scheduledById,
   topicMessages,
 } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
-import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX } from '../topic-name';
+import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
+import { toEpochMs } from '../util/time';
 
 export interface TopicInfo {
   name: string;
@@ -159,6 +163,59 @@ export class Admin {
     const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
     const fromOffset = intOption(options.fromOffset, 'fromOffset', 0, 0, Number.MAX_SAFE_INTEGER);
     return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map(toMessageView);
+  }
+
+  /** Messages of `topic` carrying business key `key` (with their retry and DLQ copies), oldest first. */
+  async queryMessagesByKey(topic: string, key: string, options: { limit?: number } = {}): Promise<MessageView[]> {
+    this.ctx.assertOpen('query messages');
+    assertUserTopicName(topic);
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidOptionsError('key', 'must be a non-empty string');
+    const limit = intOption(options.limit, 'limit', 64, 1, 10_000);
+    return (await messagesByKey(this.ctx.pool, topic, key, limit)).map(toMessageView);
+  }
+
+  /**
+   * Sends dead letters back to the group that failed them (through `%RETRY%<group>`,
+   * which only that group consumes), with a fresh retry budget. The DLQ keeps its
+   * copies, as RocketMQ's does. Returns how many were resent.
+   */
+  async resendDlq(group: string, msgIds: string[] | 'all'): Promise<number> {
+    await this.assertGroup(group);
+    if (msgIds !== 'all' && (!Array.isArray(msgIds) || msgIds.some((id) => typeof id !== 'string'))) {
+      throw new InvalidOptionsError('msgIds', "must be an array of msgIds or 'all'");
+    }
+    const rows = await dlqMessages(this.ctx.pool, dlqTopicOf(group), msgIds === 'all' ? null : msgIds);
+    if (rows.length === 0) return 0;
+    await this.ctx.appender.submit(
+      rows.map((row) => ({
+        topic: retryTopicOf(group),
+        queueId: 0,
+        msgId: row.msg_id,
+        body: row.body ?? Buffer.alloc(0),
+        tag: row.tag,
+        keys: row.keys,
+        messageGroup: row.message_group,
+        properties: row.properties,
+        bornAt: row.born_at,
+        reconsumeTimes: 0,
+        originTopic: row.origin_topic ?? row.topic,
+        delayMs: 0,
+      })),
+    );
+    return rows.length;
+  }
+
+  /**
+   * Moves a group's offsets on `topic` to the first message stored at or after
+   * `timestamp` (Date or epoch ms). Running members pick it up without a restart.
+   */
+  async resetOffset(group: string, topic: string, timestamp: Date | number): Promise<{ queueId: number; offset: number }[]> {
+    await this.assertGroup(group);
+    assertUserTopicName(topic);
+    const at = toEpochMs(timestamp, 'timestamp');
+    await this.ctx.routes.queueCount(topic);
+    const rows = await resetGroupOffsets(this.ctx.pool, group, topic, new Date(at));
+    return rows.map((row) => ({ queueId: row.queue_id, offset: Number(row.committed_offset) }));
   }
 
   private async assertGroup(group: string): Promise<void> {

@@ -3,13 +3,14 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
 import { assertUserTopicName, isValidGroupName } from '../topic-name';
 import { SqlFilter } from '../filter/sql-filter';
+import { toEpochMs } from '../util/time';
 import { parseTagExpression } from './tag-expression';
 
 /** What a handler may return: nothing or `'SUCCESS'` acknowledges, `'RETRY'` (or a throw) retries. */
 export type ConsumeResult = 'SUCCESS' | 'RETRY';
 export type MessageHandler = (message: MessageView) => Promise<ConsumeResult | void> | ConsumeResult | void;
 
-export type ConsumeFromWhere = 'LAST_OFFSET' | 'FIRST_OFFSET';
+export type ConsumeFromWhere = 'LAST_OFFSET' | 'FIRST_OFFSET' | 'TIMESTAMP';
 
 /** A tag expression (`*`, `TagA || TagB`) or an SQL92 filter over message properties. */
 export type SubscriptionExpression = string | { sql: string };
@@ -44,8 +45,10 @@ export interface PushConsumerOptions {
   concurrency?: number;
   /** Retries before a message goes to `%DLQ%<group>`. Default 16. */
   maxReconsumeTimes?: number;
-  /** Where a group with no stored offset starts: `LAST_OFFSET` (default, only new messages) or `FIRST_OFFSET`. */
+  /** Where a group with no stored offset starts: `LAST_OFFSET` (default, only new messages), `FIRST_OFFSET`, or `TIMESTAMP`. */
   consumeFromWhere?: ConsumeFromWhere;
+  /** With `TIMESTAMP`: the first message stored at or after this time (Date or epoch ms). Required then. */
+  consumeTimestamp?: Date | number;
   /** Messages read per queue in one pull. Default 32. */
   pullBatchSize?: number;
   /** How often finished offsets are stored, ms. Default 1 000 (and always on shutdown and rebalance). */
@@ -61,6 +64,7 @@ export interface ResolvedPushConsumerOptions {
   concurrency: number;
   maxReconsumeTimes: number;
   consumeFromWhere: ConsumeFromWhere;
+  consumeTimestamp: Date | null;
   pullBatchSize: number;
   offsetCommitInterval: number;
   shutdownTimeout: number;
@@ -88,9 +92,13 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
     subscriptions.set(topic, resolveSubscription(expression));
   }
   const consumeFromWhere = options.consumeFromWhere ?? 'LAST_OFFSET';
-  if (consumeFromWhere !== 'LAST_OFFSET' && consumeFromWhere !== 'FIRST_OFFSET') {
-    throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");
+  if (consumeFromWhere !== 'LAST_OFFSET' && consumeFromWhere !== 'FIRST_OFFSET' && consumeFromWhere !== 'TIMESTAMP') {
+    throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET', 'FIRST_OFFSET' or 'TIMESTAMP'");
   }
+  if (consumeFromWhere === 'TIMESTAMP' && options.consumeTimestamp === undefined) {
+    throw new InvalidOptionsError('consumeTimestamp', "is required with consumeFromWhere 'TIMESTAMP'");
+  }
+  const consumeTimestamp = options.consumeTimestamp === undefined ? null : new Date(toEpochMs(options.consumeTimestamp, 'consumeTimestamp'));
   return {
     group: options.group,
     subscriptions,
@@ -98,6 +106,7 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
     concurrency: intOption(options.concurrency, 'concurrency', 16, 1, 1_000),
     maxReconsumeTimes: intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000),
     consumeFromWhere,
+    consumeTimestamp,
     pullBatchSize: intOption(options.pullBatchSize, 'pullBatchSize', 32, 1, 1_024),
     offsetCommitInterval: intOption(options.offsetCommitInterval, 'offsetCommitInterval', 1_000, 1, 600_000),
     shutdownTimeout: intOption(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0, 3_600_000),

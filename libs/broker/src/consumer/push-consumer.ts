@@ -70,6 +70,7 @@ export class PushConsumer {
         drop: (queue, lost) => this.drop(queue, lost),
         active: () => this.state === 'starting' || this.state === 'running',
       },
+      this.options.consumeTimestamp,
     );
   }
 

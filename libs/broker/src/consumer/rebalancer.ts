@@ -38,6 +38,7 @@ export class Rebalancer {
     private readonly topics: readonly string[],
     private readonly startOf: (topic: string) => StartPosition,
     private readonly hooks: RebalanceHooks,
+    private readonly consumeTimestamp: Date | null = null,
   ) {}
 
   /** Runs one heartbeat + rebalance; calls made while one runs coalesce into one more run. */
@@ -113,7 +114,7 @@ export class Rebalancer {
     const dropping = this.hooks.dropping();
     const wanted = [...desired.entries()].filter(([key]) => !owned.has(key) && !dropping.has(key)).map(([, q]) => q);
     if (wanted.length === 0 || !this.hooks.active()) return;
-    const granted = await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted);
+    const granted = await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted, this.consumeTimestamp);
     if (this.hooks.active()) this.hooks.adopt(granted);
   }
 }

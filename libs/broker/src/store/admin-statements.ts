@@ -2,6 +2,9 @@
 import type { Db } from './statements';
 import type { MessageRow } from './rows';
 
+const MESSAGE_COLUMNS = `topic, queue_id, queue_offset, msg_id, tag, keys, message_group, properties, body, born_at, stored_at,
+            reconsume_times, origin_topic`;
+
 /** Creates a topic with its queues; returns the queue count the topic has afterwards. */
 export async function insertTopic(db: Db, name: string, queues: number): Promise<{ created: boolean; queues: number }> {
   const { rows } = await db.query<{ created: string; existing: number | null }>(
@@ -122,9 +125,7 @@ export async function groupMembers(db: Db, group: string): Promise<MemberRow[]> 
 
 export async function messagesById(db: Db, msgId: string): Promise<MessageRow[]> {
   const { rows } = await db.query<MessageRow>(
-    `SELECT topic, queue_id, queue_offset, msg_id, tag, keys, message_group, properties, body, born_at, stored_at,
-            reconsume_times, origin_topic
-     FROM messages WHERE msg_id = $1 ORDER BY stored_at, topic`,
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE msg_id = $1 ORDER BY stored_at, topic`,
     [msgId],
   );
   return rows;
@@ -150,10 +151,57 @@ export async function scheduledById(db: Db, msgId: string): Promise<{ topic: str
 
 export async function topicMessages(db: Db, topic: string, limit: number, fromOffset: number): Promise<MessageRow[]> {
   const { rows } = await db.query<MessageRow>(
-    `SELECT topic, queue_id, queue_offset, msg_id, tag, keys, message_group, properties, body, born_at, stored_at,
-            reconsume_times, origin_topic
-     FROM messages WHERE topic = $1 AND queue_offset >= $3 ORDER BY queue_id, queue_offset LIMIT $2`,
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE topic = $1 AND queue_offset >= $3 ORDER BY queue_id, queue_offset LIMIT $2`,
     [topic, limit, fromOffset],
+  );
+  return rows;
+}
+
+/** Messages of a topic carrying `key`: originals, and their retry and dead-letter copies. */
+export async function messagesByKey(db: Db, topic: string, key: string, limit: number): Promise<MessageRow[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE keys IS NOT NULL AND keys @> ARRAY[$2::text] AND (topic = $1 OR origin_topic = $1)
+     ORDER BY stored_at, topic, queue_id, queue_offset LIMIT $3`,
+    [topic, key, limit],
+  );
+  return rows;
+}
+
+/** Dead letters of a group, all or the given msgIds. */
+export async function dlqMessages(db: Db, dlqTopic: string, msgIds: readonly string[] | null): Promise<MessageRow[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE topic = $1 AND ($2::text[] IS NULL OR msg_id = ANY ($2::text[]))
+     ORDER BY queue_id, queue_offset`,
+    [dlqTopic, msgIds],
+  );
+  return rows;
+}
+
+/**
+ * Points a group at the first message of each queue of `topic` stored at or after
+ * `timestamp`, and takes the queues' locks away, so members reload the offsets
+ * (without a restart) on their next rebalance, which the notification triggers.
+ */
+export async function resetGroupOffsets(db: Db, group: string, topic: string, timestamp: Date): Promise<{ queue_id: number; committed_offset: string }[]> {
+  const { rows } = await db.query<{ queue_id: number; committed_offset: string }>(
+    `WITH target AS (
+       SELECT qu.queue_id,
+              coalesce((SELECT min(m.queue_offset) FROM messages m
+                        WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= $3), qu.next_offset) AS off
+       FROM queues qu WHERE qu.topic = $2
+     ), up AS (
+       INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
+       SELECT $1, $2, queue_id, off, now() FROM target
+       ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
+       RETURNING o.queue_id, o.committed_offset
+     ), unlocked AS (
+       DELETE FROM queue_locks WHERE group_name = $1 AND topic = $2
+     )
+     SELECT up.queue_id, up.committed_offset, pg_notify('herald_' || current_schema() || '_group', $1) IS NULL AS notified
+     FROM up ORDER BY up.queue_id`,
+    [group, topic, timestamp],
   );
   return rows;
 }

@@ -164,7 +164,7 @@ export interface QueueRef {
   queueId: number;
 }
 
-export type StartPosition = 'FIRST_OFFSET' | 'LAST_OFFSET';
+export type StartPosition = 'FIRST_OFFSET' | 'LAST_OFFSET' | 'TIMESTAMP';
 
 /**
  * Claims queues for a group member (free ones, its own, or ones whose lease ran out)
@@ -178,6 +178,8 @@ export async function claimQueues(
   clientId: string,
   leaseMs: number,
   queues: readonly (QueueRef & { start: StartPosition })[],
+  /** For TIMESTAMP: start at the first message stored at or after it. */
+  consumeTimestamp: Date | null = null,
 ): Promise<QueueOffset[]> {
   const { rows } = await db.query<{ topic: string; queue_id: number; committed_offset: string }>({
     name: 'herald_claim_queues',
@@ -194,7 +196,12 @@ export async function claimQueues(
              JOIN unnest($4::text[], $5::int[], $6::text[]) AS u (t, q, s) ON u.t = c.topic AND u.q = c.queue_id
            ), initial AS (
              INSERT INTO consumer_offsets (group_name, topic, queue_id, committed_offset)
-             SELECT $1, w.topic, w.queue_id, CASE w.s WHEN 'FIRST_OFFSET' THEN qu.min_offset ELSE qu.next_offset END
+             SELECT $1, w.topic, w.queue_id,
+                    CASE w.s WHEN 'FIRST_OFFSET' THEN qu.min_offset
+                             WHEN 'TIMESTAMP' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
+                                                             WHERE m.topic = w.topic AND m.queue_id = w.queue_id AND m.stored_at >= $7::timestamptz),
+                                                            qu.next_offset)
+                             ELSE qu.next_offset END
              FROM wanted w JOIN queues qu ON qu.topic = w.topic AND qu.queue_id = w.queue_id
              ON CONFLICT DO NOTHING
              RETURNING topic, queue_id, committed_offset
@@ -210,6 +217,7 @@ export async function claimQueues(
       queues.map((q) => q.topic),
       queues.map((q) => q.queueId),
       queues.map((q) => q.start),
+      consumeTimestamp,
     ],
   });
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));
