@@ -1,3 +1,4 @@
+import type { MessageRow } from '../store/rows';
 import type { Subscription } from './push-consumer-options';
 
 /**
@@ -17,6 +18,12 @@ export class ProcessQueue {
   /** Bumped by every wake-up, so a pull that raced one does not clear `mayHaveMore`. */
   wakeups = 0;
   dropped = false;
+  /** Pulled, not started, in offset order (a message retried in place goes back to the front). */
+  readonly pending: MessageRow[] = [];
+  /** Handlers of this queue running now. */
+  running = 0;
+  /** An orderly queue whose head failed waits until then (epoch ms). */
+  blockedUntil = 0;
 
   constructor(
     readonly topic: string,

@@ -1,4 +1,5 @@
-import { intOption } from '../broker-options';
+import { hostname } from 'node:os';
+import { boolOption, intOption } from '../broker-options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
 import { assertUserTopicName, isValidGroupName } from '../topic-name';
@@ -39,8 +40,14 @@ export interface PushConsumerOptions {
   subscriptions: Record<string, SubscriptionExpression>;
   /** Called once per delivered message. Required. */
   handler: MessageHandler;
-  /** `CLUSTERING` (default): each message to one member of the group. */
-  model?: 'CLUSTERING';
+  /** `CLUSTERING` (default): each message to one member of the group. `BROADCASTING`: to every member. */
+  model?: 'CLUSTERING' | 'BROADCASTING';
+  /** Consume each queue one message at a time, in order; a failure retries in place. CLUSTERING only. Default false. */
+  orderly?: boolean;
+  /** Orderly: how long a queue pauses before retrying its failed message, ms. Default 1 000 (RocketMQ's). */
+  orderlySuspendTime?: number;
+  /** BROADCASTING: this member's stable name; its offsets are kept under it, so a restart resumes. Default: the host name. */
+  instanceName?: string;
   /** Handlers running at once in this member. Default 16. */
   concurrency?: number;
   /** Retries before a message goes to `%DLQ%<group>`. Default 16. */
@@ -59,6 +66,10 @@ export interface PushConsumerOptions {
 
 export interface ResolvedPushConsumerOptions {
   group: string;
+  model: 'CLUSTERING' | 'BROADCASTING';
+  orderly: boolean;
+  orderlySuspendTime: number;
+  instanceName: string;
   subscriptions: Map<string, Subscription>;
   handler: MessageHandler;
   concurrency: number;
@@ -74,13 +85,17 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
   if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
   if (typeof options.handler !== 'function') throw new InvalidOptionsError('handler', 'must be a function');
-  const model: unknown = options.model ?? 'CLUSTERING';
-  if (model !== 'CLUSTERING') {
-    throw new InvalidOptionsError('model', `must be 'CLUSTERING' (got ${JSON.stringify(model)})`);
+  const model = options.model ?? 'CLUSTERING';
+  if (model !== 'CLUSTERING' && model !== 'BROADCASTING') {
+    throw new InvalidOptionsError('model', `must be 'CLUSTERING' or 'BROADCASTING' (got ${JSON.stringify(model)})`);
   }
-  const orderly: unknown = (options as { orderly?: unknown }).orderly;
-  if (orderly !== undefined && orderly !== false) {
-    throw new InvalidOptionsError('orderly', 'ordered consumption is not available in this version; use orderly: false');
+  const orderly = boolOption(options.orderly, 'orderly', false);
+  if (orderly && model === 'BROADCASTING') {
+    throw new InvalidOptionsError('orderly', 'ordered consumption needs CLUSTERING: a queue is consumed by one member at a time');
+  }
+  const instanceName = options.instanceName ?? hostname();
+  if (typeof instanceName !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(instanceName)) {
+    throw new InvalidOptionsError('instanceName', 'must match ^[A-Za-z0-9_.:-]{1,100}$');
   }
   const raw = options.subscriptions;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Object.keys(raw).length === 0) {
@@ -101,6 +116,10 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
   const consumeTimestamp = options.consumeTimestamp === undefined ? null : new Date(toEpochMs(options.consumeTimestamp, 'consumeTimestamp'));
   return {
     group: options.group,
+    model,
+    orderly,
+    orderlySuspendTime: intOption(options.orderlySuspendTime, 'orderlySuspendTime', 1_000, 0, 3_600_000),
+    instanceName,
     subscriptions,
     handler: options.handler,
     concurrency: intOption(options.concurrency, 'concurrency', 16, 1, 1_000),

@@ -4,11 +4,11 @@ import type { BrokerContext } from '../broker-context';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { errorText } from '../logger';
 import { registerGroup } from '../store/admin-statements';
-import { MessageRow, toMessageView } from '../store/rows';
 import { commitOffsets, fetchBodies, leaveGroup, PulledRow, pullMessages, QueueOffset, releaseQueueLocks } from '../store/statements';
 import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { trackResource, untrackResource } from '../util/resources';
 import { WakeSignal } from '../util/wake-signal';
+import { MessageDispatcher } from './message-dispatcher';
 import { ProcessQueue } from './process-queue';
 import { EVERYTHING, PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
 import { queueKey, Rebalancer } from './rebalancer';
@@ -16,15 +16,15 @@ import { RetrySender } from './retry-sender';
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** Pause before handing a message back again when the store is unreachable. */
-const SEND_BACK_RETRY_MS = 1_000;
 /** Messages a member may hold per queue (pulled, not finished): RocketMQ's pullThresholdForQueue. */
 const MAX_OUTSTANDING_PER_QUEUE = 1_000;
 
 /**
- * A push consumer in CLUSTERING mode: the group's queues are shared among its live
- * members, messages are pulled in batches (woken by LISTEN/NOTIFY), handlers run
- * with bounded concurrency, and a queue's offset moves only past finished messages.
+ * A push consumer. CLUSTERING: the group's queues are shared among its live
+ * members (one member per queue at a time); BROADCASTING: every member reads every
+ * queue with offsets of its own. Messages are pulled in batches (woken by
+ * LISTEN/NOTIFY), handlers run with bounded concurrency (one at a time per queue
+ * when orderly), and a queue's offset moves only past finished messages.
  */
 export class PushConsumer {
   readonly group: string;
@@ -35,12 +35,14 @@ export class PushConsumer {
   private readonly queues = new Map<string, ProcessQueue>();
   private readonly droppingKeys = new Set<string>();
   private readonly drops = new Set<Promise<void>>();
-  private buffer: { queue: ProcessQueue; row: MessageRow }[] = [];
-  private readonly handlers = new Set<Promise<void>>();
   private readonly dirty = new Set<ProcessQueue>();
   private readonly signal = new WakeSignal();
-  private readonly retrySender: RetrySender;
+  private readonly dispatcher: MessageDispatcher;
   private readonly rebalancer: Rebalancer;
+  /** Where offsets are stored: the group, or `<group>@<instanceName>` for a broadcasting member. */
+  private readonly offsetsKey: string;
+  /** The member whose queue locks a commit must hold; null when broadcasting (no locks). */
+  private readonly lockHolder: string | null;
   private loop: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribers: (() => void)[] = [];
@@ -53,16 +55,42 @@ export class PushConsumer {
     private readonly onStopped: (consumer: PushConsumer) => void,
   ) {
     this.options = resolvePushConsumerOptions(options);
-    this.group = this.options.group;
+    const { group, model, orderly } = this.options;
+    this.group = group;
     this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
-    this.retrySender = new RetrySender(ctx, this.group, this.options.maxReconsumeTimes);
-    const topics = [...this.options.subscriptions.keys(), retryTopicOf(this.group)];
+    const broadcasting = model === 'BROADCASTING';
+    this.offsetsKey = broadcasting ? `${group}@${this.options.instanceName}` : group;
+    this.lockHolder = broadcasting ? null : this.clientId;
+    // Only concurrent clustering hands failures to %RETRY%<group>; the others retry in place.
+    const usesRetryTopic = !broadcasting && !orderly;
+    this.dispatcher = new MessageDispatcher(
+      ctx,
+      {
+        group,
+        handler: this.options.handler,
+        concurrency: this.options.concurrency,
+        maxReconsumeTimes: this.options.maxReconsumeTimes,
+        failureMode: usesRetryTopic ? 'retry-topic' : orderly ? 'in-place-orderly' : 'in-place',
+        suspendTime: this.options.orderlySuspendTime,
+      },
+      new RetrySender(ctx, group, this.options.maxReconsumeTimes),
+      () => this.queues.values(),
+      (queue) => {
+        this.dirty.add(queue);
+        this.signal.wake();
+      },
+    );
+    const topics = [...this.options.subscriptions.keys(), ...(usesRetryTopic ? [retryTopicOf(group)] : [])];
     this.rebalancer = new Rebalancer(
       ctx,
-      this.group,
-      this.clientId,
-      topics,
-      (topic) => (topic.startsWith(RETRY_PREFIX) ? 'FIRST_OFFSET' : this.options.consumeFromWhere),
+      {
+        group,
+        clientId: this.clientId,
+        topics,
+        startOf: (topic) => (topic.startsWith(RETRY_PREFIX) ? 'FIRST_OFFSET' : this.options.consumeFromWhere),
+        consumeTimestamp: this.options.consumeTimestamp,
+        broadcastOffsetsKey: broadcasting ? this.offsetsKey : null,
+      },
       {
         owned: () => this.queues,
         dropping: () => this.droppingKeys,
@@ -70,7 +98,6 @@ export class PushConsumer {
         drop: (queue, lost) => this.drop(queue, lost),
         active: () => this.state === 'starting' || this.state === 'running',
       },
-      this.options.consumeTimestamp,
     );
   }
 
@@ -84,7 +111,7 @@ export class PushConsumer {
     this.state = 'starting';
     try {
       for (const topic of this.options.subscriptions.keys()) await this.ctx.routes.queueCount(topic);
-      await registerGroup(this.ctx.pool, this.group, 'CLUSTERING');
+      await registerGroup(this.ctx.pool, this.group, this.options.model);
       await this.ctx.routes.create(retryTopicOf(this.group), 1);
       await this.ctx.routes.create(dlqTopicOf(this.group), 1);
     } catch (error) {
@@ -126,6 +153,7 @@ export class PushConsumer {
     await this.loop;
     await this.rebalancer.idle();
     for (const queue of [...this.queues.values()]) this.drop(queue, false);
+    await this.dispatcher.stop(this.options.shutdownTimeout);
     await this.settle([...this.drops], this.options.shutdownTimeout);
     try {
       await leaveGroup(this.ctx.pool, this.group, this.clientId);
@@ -179,17 +207,13 @@ export class PushConsumer {
     queue.dropped = true;
     this.queues.delete(queue.key);
     this.droppingKeys.add(queue.key);
-    const abandoned = this.buffer.filter((entry) => entry.queue === queue);
-    if (abandoned.length > 0) {
-      this.buffer = this.buffer.filter((entry) => entry.queue !== queue);
-      queue.abandon(abandoned.map((entry) => Number(entry.row.queue_offset)));
-    }
+    this.dispatcher.abandon(queue);
     const done = (async () => {
       await queue.idle();
       if (lost) return;
       try {
         await this.commitQueues([queue]);
-        await releaseQueueLocks(this.ctx.pool, this.group, this.clientId, [queue]);
+        if (this.lockHolder !== null) await releaseQueueLocks(this.ctx.pool, this.group, this.lockHolder, [queue]);
       } catch (error) {
         this.ctx.options.logger.log('warn', 'releasing a queue failed; its lease will expire', {
           group: this.group,
@@ -210,7 +234,7 @@ export class PushConsumer {
     const { concurrency, pullBatchSize } = this.options;
     while (this.state === 'running') {
       const candidates =
-        this.buffer.length < concurrency
+        this.dispatcher.waiting < concurrency
           ? [...this.queues.values()].filter((q) => q.mayHaveMore && q.outstanding < MAX_OUTSTANDING_PER_QUEUE)
           : [];
       if (candidates.length > 0) {
@@ -225,6 +249,7 @@ export class PushConsumer {
 
   private async pull(candidates: ProcessQueue[], batchSize: number): Promise<void> {
     const wakeups = candidates.map((q) => q.wakeups);
+    const byKey = new Map(candidates.map((q) => [q.key, q]));
     let rows: PulledRow[];
     let bodies: Map<string, Buffer> | null = null;
     try {
@@ -239,9 +264,13 @@ export class PushConsumer {
           withBody: q.subscription.sql === null,
         })),
       );
-      const byKey = new Map(candidates.map((q) => [q.key, q]));
       // SQL filters run on properties alone; only the bodies of rows they keep are fetched.
-      const wanted = rows.filter((row) => row.matched && row.body === null && byKey.get(queueKey(row.topic, row.queue_id))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }));
+      const wanted = rows.filter(
+        (row) =>
+          row.matched &&
+          row.body === null &&
+          byKey.get(queueKey(row.topic, row.queue_id))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }),
+      );
       if (wanted.length > 0) {
         bodies = await fetchBodies(this.ctx.pool, wanted.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.queue_offset) })));
       }
@@ -250,7 +279,6 @@ export class PushConsumer {
       await this.signal.wait(Math.min(1_000, this.ctx.options.pollInterval));
       return;
     }
-    const byKey = new Map(candidates.map((q) => [q.key, q]));
     const counts = new Map<ProcessQueue, number>();
     for (const row of rows) {
       const queue = byKey.get(queueKey(row.topic, row.queue_id));
@@ -265,74 +293,13 @@ export class PushConsumer {
         queue.finish(offset);
         this.dirty.add(queue);
       } else {
-        this.buffer.push({ queue, row: { ...row, body } });
+        this.dispatcher.add(queue, { ...row, body });
       }
     }
     candidates.forEach((queue, i) => {
       if ((counts.get(queue) ?? 0) < batchSize && queue.wakeups === wakeups[i]) queue.mayHaveMore = false;
     });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.handlers.size < this.options.concurrency && this.buffer.length > 0) {
-      const entry = this.buffer.shift();
-      if (!entry) break;
-      const run: Promise<void> = this.consume(entry.queue, entry.row).finally(() => {
-        this.handlers.delete(run);
-        if (this.state === 'running') {
-          this.pump();
-          if (this.buffer.length < this.options.concurrency) this.signal.wake();
-        }
-      });
-      this.handlers.add(run);
-    }
-  }
-
-  private async consume(queue: ProcessQueue, row: MessageRow): Promise<void> {
-    const message = toMessageView(row);
-    let retry: boolean;
-    try {
-      retry = (await this.options.handler(message)) === 'RETRY';
-    } catch (error) {
-      retry = true;
-      this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
-        group: this.group,
-        topic: message.topic,
-        msgId: message.msgId,
-        reconsumeTimes: message.reconsumeTimes,
-        error: errorText(error),
-      });
-    }
-    if (retry && !(await this.sendBack(row))) return;
-    queue.finish(Number(row.queue_offset));
-    this.dirty.add(queue);
-  }
-
-  /** Stores the retry durably; false when the consumer stopped before that succeeded. */
-  private async sendBack(row: MessageRow): Promise<boolean> {
-    for (;;) {
-      try {
-        const where = await this.retrySender.sendBack(row);
-        if (where === 'DLQ') {
-          this.ctx.options.logger.log('warn', 'message moved to the dead-letter queue', {
-            group: this.group,
-            topic: row.origin_topic ?? row.topic,
-            msgId: row.msg_id,
-            reconsumeTimes: row.reconsume_times,
-          });
-        }
-        return true;
-      } catch (error) {
-        this.ctx.options.logger.log('error', 'could not store the retry; trying again', {
-          group: this.group,
-          msgId: row.msg_id,
-          error: errorText(error),
-        });
-        if (this.state !== 'running') return false;
-        await new Promise((resolve) => setTimeout(resolve, SEND_BACK_RETRY_MS));
-      }
-    }
+    this.dispatcher.pump();
   }
 
   private commit(): Promise<void> {
@@ -357,8 +324,8 @@ export class PushConsumer {
     try {
       await commitOffsets(
         this.ctx.pool,
-        this.group,
-        this.clientId,
+        this.offsetsKey,
+        this.lockHolder,
         changed.map(({ queue, offset }) => ({ topic: queue.topic, queueId: queue.queueId, offset })),
       );
     } catch (error) {

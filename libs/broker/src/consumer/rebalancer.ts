@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { topicQueueCounts } from '../store/admin-statements';
-import { claimQueues, heartbeat, QueueOffset, renewQueueLocks, StartPosition } from '../store/statements';
+import { claimQueues, heartbeat, QueueOffset, renewQueueLocks, StartPosition, startOffsets } from '../store/statements';
 import { allocateAveragely } from './allocate';
 import type { ProcessQueue } from './process-queue';
 
@@ -19,27 +19,46 @@ export interface RebalanceHooks {
 
 export const queueKey = (topic: string, queueId: number): string => `${topic}\u0000${queueId}`;
 
+export interface MembershipSettings {
+  group: string;
+  clientId: string;
+  topics: readonly string[];
+  startOf: (topic: string) => StartPosition;
+  consumeTimestamp: Date | null;
+  /**
+   * Null in CLUSTERING: the group's queues are shared under locks and offsets are
+   * the group's. In BROADCASTING, the key this member's own offsets are stored
+   * under (`<group>@<instanceName>`): it takes every queue, without locks.
+   */
+  broadcastOffsetsKey: string | null;
+}
+
 /**
  * Keeps a member in its group: renews its heartbeat and queue leases, computes its
  * share of the queues ("averagely" over the live members that subscribe to each
  * topic), hands back queues it should no longer have and claims the ones it
  * should. A queue is only claimed once its previous holder released it or its
  * lease ran out, so two members never consume one queue at the same time.
+ * A broadcasting member only heartbeats (so admin lists it) and takes every queue.
  */
 export class Rebalancer {
   private running: Promise<void> | null = null;
   private again = false;
   private readonly host = hostname();
 
+  private readonly group: string;
+  private readonly clientId: string;
+  private readonly topics: readonly string[];
+
   constructor(
     private readonly ctx: BrokerContext,
-    private readonly group: string,
-    private readonly clientId: string,
-    private readonly topics: readonly string[],
-    private readonly startOf: (topic: string) => StartPosition,
+    private readonly settings: MembershipSettings,
     private readonly hooks: RebalanceHooks,
-    private readonly consumeTimestamp: Date | null = null,
-  ) {}
+  ) {
+    this.group = settings.group;
+    this.clientId = settings.clientId;
+    this.topics = settings.topics;
+  }
 
   /** Runs one heartbeat + rebalance; calls made while one runs coalesce into one more run. */
   sync(): Promise<void> {
@@ -86,9 +105,12 @@ export class Rebalancer {
       members.push({ clientId: this.clientId, topics: [...this.topics] });
       members.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
     }
-    const held = new Set((await renewQueueLocks(pool, this.group, this.clientId, options.sessionTimeout)).map((q) => queueKey(q.topic, q.queueId)));
+    const broadcasting = this.settings.broadcastOffsetsKey !== null;
+    const held = broadcasting
+      ? null
+      : new Set((await renewQueueLocks(pool, this.group, this.clientId, options.sessionTimeout)).map((q) => queueKey(q.topic, q.queueId)));
     for (const queue of this.hooks.owned().values()) {
-      if (!held.has(queue.key)) {
+      if (held && !held.has(queue.key)) {
         options.logger.log('warn', 'queue lock lost (lease expired); dropping queue', {
           group: this.group,
           topic: queue.topic,
@@ -102,10 +124,10 @@ export class Rebalancer {
     const counts = await topicQueueCounts(pool, this.topics);
     const desired = new Map<string, { topic: string; queueId: number; start: StartPosition }>();
     for (const topic of this.topics) {
+      const count = counts.get(topic) ?? 0;
       const subscribers = members.filter((m) => m.topics.includes(topic)).map((m) => m.clientId);
-      for (const queueId of allocateAveragely(counts.get(topic) ?? 0, subscribers, this.clientId)) {
-        desired.set(queueKey(topic, queueId), { topic, queueId, start: this.startOf(topic) });
-      }
+      const mine = broadcasting ? Array.from({ length: count }, (_, i) => i) : allocateAveragely(count, subscribers, this.clientId);
+      for (const queueId of mine) desired.set(queueKey(topic, queueId), { topic, queueId, start: this.settings.startOf(topic) });
     }
     for (const queue of [...this.hooks.owned().values()]) {
       if (!desired.has(queue.key)) this.hooks.drop(queue, false);
@@ -114,7 +136,12 @@ export class Rebalancer {
     const dropping = this.hooks.dropping();
     const wanted = [...desired.entries()].filter(([key]) => !owned.has(key) && !dropping.has(key)).map(([, q]) => q);
     if (wanted.length === 0 || !this.hooks.active()) return;
-    const granted = await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted, this.consumeTimestamp);
-    if (this.hooks.active()) this.hooks.adopt(granted);
+    const granted = broadcasting
+      ? wanted
+      : new Set((await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted)).map((q) => queueKey(q.topic, q.queueId)));
+    const adopted = granted instanceof Set ? wanted.filter((q) => granted.has(queueKey(q.topic, q.queueId))) : granted;
+    if (adopted.length === 0 || !this.hooks.active()) return;
+    const offsets = await startOffsets(pool, this.settings.broadcastOffsetsKey ?? this.group, adopted, this.settings.consumeTimestamp);
+    if (this.hooks.active()) this.hooks.adopt(offsets);
   }
 }

@@ -22,7 +22,22 @@ export class RetrySender {
 
   /** Resolves once the retry or dead letter is durable; returns where it went. */
   async sendBack(row: MessageRow): Promise<'RETRY' | 'DLQ'> {
-    const base = {
+    if (row.reconsume_times >= this.maxReconsumeTimes) return this.deadLetter(row);
+    const retry = row.reconsume_times + 1;
+    await this.ctx.scheduler.submit([
+      { ...this.copyOf(row), topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) },
+    ]);
+    return 'RETRY';
+  }
+
+  /** Appends the message to `%DLQ%<group>`. */
+  async deadLetter(row: MessageRow): Promise<'DLQ'> {
+    await this.ctx.appender.submit([{ ...this.copyOf(row), topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times, delayMs: 0 }]);
+    return 'DLQ';
+  }
+
+  private copyOf(row: MessageRow) {
+    return {
       msgId: row.msg_id,
       body: row.body ?? Buffer.alloc(0),
       tag: row.tag,
@@ -33,14 +48,5 @@ export class RetrySender {
       originTopic: row.origin_topic ?? row.topic,
       queueId: 0,
     };
-    if (row.reconsume_times >= this.maxReconsumeTimes) {
-      await this.ctx.appender.submit([{ ...base, topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times, delayMs: 0 }]);
-      return 'DLQ';
-    }
-    const retry = row.reconsume_times + 1;
-    await this.ctx.scheduler.submit([
-      { ...base, topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) },
-    ]);
-    return 'RETRY';
   }
 }

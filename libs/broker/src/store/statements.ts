@@ -146,16 +146,21 @@ export interface QueueOffset {
   offset: number;
 }
 
-/** Stores a group's offsets, but only for queues this client still holds the lock on. */
-export async function commitOffsets(db: Db, group: string, clientId: string, offsets: readonly QueueOffset[]): Promise<void> {
+/**
+ * Stores a group's offsets. With a `lockHolder`, only for queues that client still
+ * holds the lock on (clustering); without, unconditionally (a broadcasting member's own offsets).
+ */
+export async function commitOffsets(db: Db, group: string, lockHolder: string | null, offsets: readonly QueueOffset[]): Promise<void> {
   await db.query({
     name: 'herald_commit_offsets',
     text: `INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
            SELECT $1, u.t, u.q, u.o, now()
            FROM unnest($3::text[], $4::int[], $5::bigint[]) AS u (t, q, o)
-           JOIN queue_locks l ON l.group_name = $1 AND l.topic = u.t AND l.queue_id = u.q AND l.client_id = $2
+           WHERE $2::text IS NULL
+              OR EXISTS (SELECT 1 FROM queue_locks l
+                         WHERE l.group_name = $1 AND l.topic = u.t AND l.queue_id = u.q AND l.client_id = $2)
            ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()`,
-    values: [group, clientId, offsets.map((o) => o.topic), offsets.map((o) => o.queueId), offsets.map((o) => o.offset)],
+    values: [group, lockHolder, offsets.map((o) => o.topic), offsets.map((o) => o.queueId), offsets.map((o) => o.offset)],
   });
 }
 
@@ -167,39 +172,47 @@ export interface QueueRef {
 export type StartPosition = 'FIRST_OFFSET' | 'LAST_OFFSET' | 'TIMESTAMP';
 
 /**
- * Claims queues for a group member (free ones, its own, or ones whose lease ran out)
- * and returns each granted queue with the offset to consume from. A queue the group
- * has never consumed gets its starting offset stored at once, so a restart resumes
- * from the same place.
+ * Claims queues for a group member: free ones, its own, or ones whose lease ran
+ * out. Returns the queues granted.
  */
-export async function claimQueues(
+export async function claimQueues(db: Db, group: string, clientId: string, leaseMs: number, queues: readonly QueueRef[]): Promise<QueueRef[]> {
+  const { rows } = await db.query<{ topic: string; queue_id: number }>({
+    name: 'herald_claim_queues',
+    text: `INSERT INTO queue_locks AS l (group_name, topic, queue_id, client_id, lease_until)
+           SELECT $1, u.t, u.q, $2, clock_timestamp() + $3 * interval '1 millisecond'
+           FROM unnest($4::text[], $5::int[]) AS u (t, q)
+           ON CONFLICT (group_name, topic, queue_id) DO UPDATE
+             SET client_id = excluded.client_id, lease_until = excluded.lease_until
+             WHERE l.client_id = excluded.client_id OR l.lease_until < clock_timestamp()
+           RETURNING l.topic, l.queue_id`,
+    values: [group, clientId, leaseMs, queues.map((q) => q.topic), queues.map((q) => q.queueId)],
+  });
+  return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id }));
+}
+
+/**
+ * The offsets to consume `queues` from, for a group (or a broadcasting member).
+ * A queue never consumed before gets its starting offset stored at once, so a
+ * restart resumes from the same place.
+ */
+export async function startOffsets(
   db: Db,
   group: string,
-  clientId: string,
-  leaseMs: number,
   queues: readonly (QueueRef & { start: StartPosition })[],
   /** For TIMESTAMP: start at the first message stored at or after it. */
-  consumeTimestamp: Date | null = null,
+  consumeTimestamp: Date | null,
 ): Promise<QueueOffset[]> {
   const { rows } = await db.query<{ topic: string; queue_id: number; committed_offset: string }>({
-    name: 'herald_claim_queues',
-    text: `WITH claimed AS (
-             INSERT INTO queue_locks AS l (group_name, topic, queue_id, client_id, lease_until)
-             SELECT $1, u.t, u.q, $2, clock_timestamp() + $3 * interval '1 millisecond'
-             FROM unnest($4::text[], $5::int[]) AS u (t, q)
-             ON CONFLICT (group_name, topic, queue_id) DO UPDATE
-               SET client_id = excluded.client_id, lease_until = excluded.lease_until
-               WHERE l.client_id = excluded.client_id OR l.lease_until < clock_timestamp()
-             RETURNING l.topic, l.queue_id
-           ), wanted AS (
-             SELECT c.topic, c.queue_id, u.s FROM claimed c
-             JOIN unnest($4::text[], $5::int[], $6::text[]) AS u (t, q, s) ON u.t = c.topic AND u.q = c.queue_id
+    name: 'herald_start_offsets',
+    text: `WITH wanted AS (
+             SELECT u.t AS topic, u.q AS queue_id, u.s FROM unnest($2::text[], $3::int[], $4::text[]) AS u (t, q, s)
            ), initial AS (
              INSERT INTO consumer_offsets (group_name, topic, queue_id, committed_offset)
              SELECT $1, w.topic, w.queue_id,
                     CASE w.s WHEN 'FIRST_OFFSET' THEN qu.min_offset
                              WHEN 'TIMESTAMP' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
-                                                             WHERE m.topic = w.topic AND m.queue_id = w.queue_id AND m.stored_at >= $7::timestamptz),
+                                                             WHERE m.topic = w.topic AND m.queue_id = w.queue_id
+                                                               AND m.stored_at >= $5::timestamptz),
                                                             qu.next_offset)
                              ELSE qu.next_offset END
              FROM wanted w JOIN queues qu ON qu.topic = w.topic AND qu.queue_id = w.queue_id
@@ -210,15 +223,7 @@ export async function claimQueues(
            UNION ALL
            SELECT o.topic, o.queue_id, o.committed_offset FROM consumer_offsets o
            JOIN wanted w ON o.group_name = $1 AND o.topic = w.topic AND o.queue_id = w.queue_id`,
-    values: [
-      group,
-      clientId,
-      leaseMs,
-      queues.map((q) => q.topic),
-      queues.map((q) => q.queueId),
-      queues.map((q) => q.start),
-      consumeTimestamp,
-    ],
+    values: [group, queues.map((q) => q.topic), queues.map((q) => q.queueId), queues.map((q) => q.start), consumeTimestamp],
   });
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));
 }

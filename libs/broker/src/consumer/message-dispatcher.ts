@@ -1,0 +1,194 @@
+import type { BrokerContext } from '../broker-context';
+import { errorText } from '../logger';
+import { MessageRow, toMessageView } from '../store/rows';
+import type { ProcessQueue } from './process-queue';
+import type { MessageHandler } from './push-consumer-options';
+import type { RetrySender } from './retry-sender';
+
+/** Pause before handing a message back again when the store is unreachable. */
+const SEND_BACK_RETRY_MS = 1_000;
+
+export interface DispatcherSettings {
+  group: string;
+  handler: MessageHandler;
+  concurrency: number;
+  maxReconsumeTimes: number;
+  /**
+   * `retry-topic`: a failure goes to `%RETRY%<group>` (clustering, concurrent).
+   * `in-place-orderly`: the queue stops at the failed message and retries it after `suspendTime`.
+   * `in-place`: the message alone is retried later in this member (broadcasting).
+   */
+  failureMode: 'retry-topic' | 'in-place-orderly' | 'in-place';
+  suspendTime: number;
+}
+
+/**
+ * Runs handlers for pulled messages with bounded concurrency, taking queues in
+ * turn. An orderly queue runs one message at a time; a failure there blocks the
+ * queue (others keep flowing) and retries the same message in place.
+ */
+export class MessageDispatcher {
+  private readonly handlers = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private pendingCount = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly settings: DispatcherSettings,
+    private readonly retrySender: RetrySender,
+    private readonly queues: () => Iterable<ProcessQueue>,
+    private readonly onFinished: (queue: ProcessQueue) => void,
+  ) {}
+
+  /** Messages pulled and waiting for a handler. */
+  get waiting(): number {
+    return this.pendingCount;
+  }
+
+  add(queue: ProcessQueue, row: MessageRow): void {
+    queue.pending.push(row);
+    this.pendingCount += 1;
+  }
+
+  /** Gives a queue's unstarted messages back (the queue is being dropped). */
+  abandon(queue: ProcessQueue): void {
+    const rows = queue.pending.splice(0);
+    this.pendingCount -= rows.length;
+    queue.abandon(rows.map((row) => Number(row.queue_offset)));
+  }
+
+  /** Starts handlers while there is room: one message per ready queue per round. */
+  pump(): void {
+    if (this.stopped) return;
+    const { concurrency, failureMode } = this.settings;
+    const now = Date.now();
+    let started = true;
+    while (started && this.handlers.size < concurrency && this.pendingCount > 0) {
+      started = false;
+      for (const queue of this.queues()) {
+        if (this.handlers.size >= concurrency) break;
+        if (queue.pending.length === 0 || queue.dropped) continue;
+        if (failureMode === 'in-place-orderly' && queue.running > 0) continue;
+        if (queue.blockedUntil > now) {
+          this.later(queue.blockedUntil - now, () => this.pump());
+          continue;
+        }
+        const row = queue.pending.shift()!;
+        this.pendingCount -= 1;
+        this.start(queue, row);
+        started = true;
+      }
+    }
+  }
+
+  /** Stops starting handlers and waits (up to `timeoutMs`) for the running ones. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.handlers]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private start(queue: ProcessQueue, row: MessageRow): void {
+    queue.running += 1;
+    const run: Promise<void> = this.consume(queue, row).finally(() => {
+      queue.running -= 1;
+      this.handlers.delete(run);
+      this.pump();
+    });
+    this.handlers.add(run);
+  }
+
+  private async consume(queue: ProcessQueue, row: MessageRow): Promise<void> {
+    const message = toMessageView(row);
+    let retry: boolean;
+    try {
+      retry = (await this.settings.handler(message)) === 'RETRY';
+    } catch (error) {
+      retry = true;
+      this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
+        group: this.settings.group,
+        topic: message.topic,
+        msgId: message.msgId,
+        reconsumeTimes: message.reconsumeTimes,
+        error: errorText(error),
+      });
+    }
+    if (retry) {
+      const inPlace = this.settings.failureMode !== 'retry-topic';
+      if (inPlace && row.reconsume_times < this.settings.maxReconsumeTimes) {
+        this.retryInPlace(queue, { ...row, reconsume_times: row.reconsume_times + 1 });
+        return;
+      }
+      if (!(await this.sendBack(row, inPlace))) return;
+    }
+    queue.finish(Number(row.queue_offset));
+    this.onFinished(queue);
+  }
+
+  private retryInPlace(queue: ProcessQueue, row: MessageRow): void {
+    const orderly = this.settings.failureMode === 'in-place-orderly';
+    const delay = orderly ? this.settings.suspendTime : this.retrySender.delayOf(row.reconsume_times);
+    const requeue = (): void => {
+      if (queue.dropped) {
+        queue.abandon([Number(row.queue_offset)]);
+        return;
+      }
+      queue.pending.unshift(row);
+      this.pendingCount += 1;
+    };
+    if (orderly) {
+      // the queue stops at this message: nothing behind it runs before it succeeds or is dead-lettered
+      requeue();
+      queue.blockedUntil = Date.now() + delay;
+      this.later(delay, () => this.pump());
+    } else {
+      this.later(delay, () => {
+        requeue();
+        this.pump();
+      });
+    }
+  }
+
+  /** Stores the retry (or dead letter) durably; false when stopped before that succeeded. */
+  private async sendBack(row: MessageRow, deadLetterOnly: boolean): Promise<boolean> {
+    for (;;) {
+      try {
+        const where = deadLetterOnly ? await this.retrySender.deadLetter(row) : await this.retrySender.sendBack(row);
+        if (where === 'DLQ') {
+          this.ctx.options.logger.log('warn', 'message moved to the dead-letter queue', {
+            group: this.settings.group,
+            topic: row.origin_topic ?? row.topic,
+            msgId: row.msg_id,
+            reconsumeTimes: row.reconsume_times,
+          });
+        }
+        return true;
+      } catch (error) {
+        this.ctx.options.logger.log('error', 'could not store the retry; trying again', {
+          group: this.settings.group,
+          msgId: row.msg_id,
+          error: errorText(error),
+        });
+        if (this.stopped) return false;
+        await new Promise((resolve) => setTimeout(resolve, SEND_BACK_RETRY_MS));
+      }
+    }
+  }
+}
