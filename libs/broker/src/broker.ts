@@ -4,6 +4,7 @@ import type { BrokerContext } from './broker-context';
 import { BrokerOptions, ResolvedBrokerOptions, resolveBrokerOptions } from './broker-options';
 import { PushConsumer } from './consumer/push-consumer';
 import type { PushConsumerOptions } from './consumer/push-consumer-options';
+import { SimpleConsumer, SimpleConsumerOptions } from './consumer/simple-consumer';
 import { BrokerStoreError } from './errors/broker-store.error';
 import { HeraldError } from './errors/herald.error';
 import { IllegalStateError } from './errors/illegal-state.error';
@@ -90,6 +91,12 @@ export class Broker {
     const consumer = new PushConsumer(this.ctx, options, (c) => this.consumers.delete(c));
     this.consumers.add(consumer);
     return consumer;
+  }
+
+  /** Creates a pull-model consumer (RocketMQ 5's SimpleConsumer): `receive`, `ack`, `changeInvisibleDuration`. */
+  simpleConsumer(options: SimpleConsumerOptions): SimpleConsumer {
+    this.ctx.assertOpen('create a consumer');
+    return new SimpleConsumer(this.ctx, options);
   }
 
   /** Shuts down this broker's consumers, waits for pending sends, and closes every connection. */

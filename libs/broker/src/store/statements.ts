@@ -295,3 +295,34 @@ export async function leaveGroup(db: Db, group: string, clientId: string): Promi
     values: [group, clientId],
   });
 }
+
+export interface PoppedRow extends MessageRow {
+  receipt: string;
+}
+
+/** Hands out messages to a simple (pull) consumer of `group`; see pop_messages in 003_simple_consumer.sql. */
+export async function popMessages(
+  db: Db,
+  request: { group: string; topics: string[]; tags: (string | null)[]; max: number; invisibleMs: number; maxReconsumeTimes: number },
+): Promise<PoppedRow[]> {
+  const { rows } = await db.query<PoppedRow>({
+    name: 'herald_pop_messages',
+    text: `SELECT * FROM pop_messages($1, $2::text[], $3::text[], $4, $5, $6)`,
+    values: [request.group, request.topics, request.tags, request.max, request.invisibleMs, request.maxReconsumeTimes],
+  });
+  return rows;
+}
+
+/** Acks (`extendMs` null) or extends a received message; returns the new receipt, or null if the old one is stale. */
+export async function settleReceipt(
+  db: Db,
+  ref: { group: string; topic: string; queueId: number; offset: number; receipt: string },
+  extendMs: number | null,
+): Promise<string | null> {
+  const { rows } = await db.query<{ receipt: string | null }>({
+    name: 'herald_settle_receipt',
+    text: 'SELECT settle_receipt($1, $2, $3, $4, $5, $6) AS receipt',
+    values: [ref.group, ref.topic, ref.queueId, ref.offset, ref.receipt, extendMs],
+  });
+  return rows[0].receipt;
+}

@@ -1,0 +1,168 @@
+import type { BrokerContext } from '../broker-context';
+import { intOption } from '../broker-options';
+import { IllegalStateError } from '../errors/illegal-state.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { InvalidReceiptHandleError } from '../errors/invalid-receipt-handle.error';
+import type { MessageView } from '../message';
+import { registerGroup, topicQueueCounts } from '../store/admin-statements';
+import { toMessageView } from '../store/rows';
+import { popMessages, settleReceipt, startOffsets } from '../store/statements';
+import { assertUserTopicName, dlqTopicOf, isValidGroupName, retryTopicOf } from '../topic-name';
+import { WakeSignal } from '../util/wake-signal';
+import type { ConsumeFromWhere } from './push-consumer-options';
+import { parseTagExpression } from './tag-expression';
+
+export interface SimpleConsumerOptions {
+  /** Consumer group. Required. */
+  group: string;
+  /** Topic → tag expression (`*`, `TagA || TagB`). Required. */
+  subscriptions: Record<string, string>;
+  /** Times a message may reappear before it goes to `%DLQ%<group>`. Default 16. */
+  maxReconsumeTimes?: number;
+  /** Where a group with no stored position starts. Default `LAST_OFFSET`. */
+  consumeFromWhere?: Exclude<ConsumeFromWhere, 'TIMESTAMP'>;
+}
+
+export interface ReceiveOptions {
+  /** Most messages to take, 1-1024. Default 16. */
+  maxMessages?: number;
+  /** How long received messages stay hidden from the rest of the group, ms. Default 30 000. */
+  invisibleDuration?: number;
+  /** When nothing is available, wait up to this long for messages to arrive, ms. Default 0 (return at once). */
+  awaitDuration?: number;
+}
+
+/** A received message; `receiptHandle` identifies this delivery for `ack` and `changeInvisibleDuration`. */
+export interface ReceivedMessage extends MessageView {
+  receiptHandle: string;
+}
+
+/**
+ * RocketMQ 5's SimpleConsumer: the caller decides when to take work. A received
+ * message is invisible to the rest of the group until acked or its invisibility
+ * ends; then it reappears with `reconsumeTimes` + 1, and past `maxReconsumeTimes`
+ * it goes to the group's dead-letter queue.
+ */
+export class SimpleConsumer {
+  readonly group: string;
+  private readonly topics: string[];
+  private readonly tags: (string | null)[];
+  private readonly maxReconsumeTimes: number;
+  private readonly consumeFromWhere: 'LAST_OFFSET' | 'FIRST_OFFSET';
+  private ready: Promise<void> | null = null;
+  private readonly storedTopic = new WeakMap<ReceivedMessage, string>();
+  private closed = false;
+
+  /** @internal use `broker.simpleConsumer(...)` */
+  constructor(
+    private readonly ctx: BrokerContext,
+    options: SimpleConsumerOptions,
+  ) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
+    if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+    const entries = Object.entries(options.subscriptions ?? {});
+    if (entries.length === 0) throw new InvalidOptionsError('subscriptions', 'must map at least one topic to a tag expression');
+    for (const [topic] of entries) assertUserTopicName(topic);
+    this.group = options.group;
+    // %RETRY%<group> too: dead letters resent by an operator come back through it
+    this.topics = [...entries.map(([topic]) => topic), retryTopicOf(options.group)];
+    this.tags = [...entries.map(([, expression]) => parseTagExpression(expression)?.join('||') ?? null), null];
+    this.maxReconsumeTimes = intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000);
+    const from = options.consumeFromWhere ?? 'LAST_OFFSET';
+    if (from !== 'LAST_OFFSET' && from !== 'FIRST_OFFSET') {
+      throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");
+    }
+    this.consumeFromWhere = from;
+  }
+
+  /** Takes up to `maxMessages` messages for this group. */
+  async receive(options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    this.assertOpen('receive');
+    const max = intOption(options.maxMessages, 'maxMessages', 16, 1, 1_024);
+    const invisibleMs = intOption(options.invisibleDuration, 'invisibleDuration', 30_000, 1, 12 * 3_600_000);
+    const awaitMs = intOption(options.awaitDuration, 'awaitDuration', 0, 0, 600_000);
+    await (this.ready ??= this.prepare());
+    const deadline = Date.now() + awaitMs;
+    const signal = new WakeSignal();
+    const unsubscribe = awaitMs > 0 ? this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => {
+      if (topic === '*' || this.topics.includes(topic)) signal.wake();
+    }) : null;
+    try {
+      for (;;) {
+        const rows = await popMessages(this.ctx.pool, {
+          group: this.group,
+          topics: this.topics,
+          tags: this.tags,
+          max,
+          invisibleMs,
+          maxReconsumeTimes: this.maxReconsumeTimes,
+        });
+        const left = deadline - Date.now();
+        if (rows.length > 0 || left <= 0 || this.closed) {
+          return rows.map((row) => {
+            const message = { ...toMessageView(row), receiptHandle: row.receipt };
+            this.storedTopic.set(message, row.topic);
+            return message;
+          });
+        }
+        // reappearing messages send no notification: look again at least every second
+        await signal.wait(Math.min(left, 1_000));
+      }
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  /** Acknowledges a received message: it is done for this group. */
+  async ack(message: ReceivedMessage): Promise<void> {
+    this.assertOpen('ack');
+    if ((await settleReceipt(this.ctx.pool, this.refOf(message), null)) === null) {
+      throw new InvalidReceiptHandleError(this.group, message.msgId);
+    }
+  }
+
+  /** Keeps a received message hidden for `ms` more from now; updates its `receiptHandle`. */
+  async changeInvisibleDuration(message: ReceivedMessage, ms: number): Promise<void> {
+    this.assertOpen('change invisible duration');
+    const extend = intOption(ms, 'invisibleDuration', 0, 1, 12 * 3_600_000);
+    const receipt = await settleReceipt(this.ctx.pool, this.refOf(message), extend);
+    if (receipt === null) throw new InvalidReceiptHandleError(this.group, message.msgId);
+    message.receiptHandle = receipt;
+  }
+
+  /** Stops this consumer; unacked messages reappear when their invisibility ends. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+  }
+
+  private refOf(message: ReceivedMessage): { group: string; topic: string; queueId: number; offset: number; receipt: string } {
+    if (!message || typeof message.receiptHandle !== 'string') {
+      throw new InvalidOptionsError('message', 'must be a message returned by receive()');
+    }
+    // a resent dead letter is stored under %RETRY%<group> while the message shows its original topic
+    const topic = this.storedTopic.get(message) ?? message.topic;
+    return { group: this.group, topic, queueId: message.queueId, offset: message.queueOffset, receipt: message.receiptHandle };
+  }
+
+  private assertOpen(operation: string): void {
+    this.ctx.assertOpen(operation);
+    if (this.closed) throw new IllegalStateError(`simple consumer of group "${this.group}"`, 'shut down', operation);
+  }
+
+  /** Registers the group and gives it a position on every queue of its topics. */
+  private async prepare(): Promise<void> {
+    for (const topic of this.topics.slice(0, -1)) await this.ctx.routes.queueCount(topic);
+    await registerGroup(this.ctx.pool, this.group, 'SIMPLE');
+    await this.ctx.routes.create(retryTopicOf(this.group), 1);
+    await this.ctx.routes.create(dlqTopicOf(this.group), 1);
+    const counts = await topicQueueCounts(this.ctx.pool, this.topics);
+    const queues = this.topics.flatMap((topic) =>
+      Array.from({ length: counts.get(topic) ?? 0 }, (_, queueId) => ({
+        topic,
+        queueId,
+        start: topic === retryTopicOf(this.group) ? ('FIRST_OFFSET' as const) : this.consumeFromWhere,
+      })),
+    );
+    await startOffsets(this.ctx.pool, this.group, queues, null);
+  }
+}
