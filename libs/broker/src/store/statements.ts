@@ -148,17 +148,21 @@ export interface QueueOffset {
 
 /**
  * Stores a group's offsets. With a `lockHolder`, only for queues that client still
- * holds the lock on (clustering); without, unconditionally (a broadcasting member's own offsets).
+ * holds the lock on (clustering); without, unconditionally (a broadcasting member's
+ * own offsets). The locks are read FOR SHARE: a concurrent `resetOffset` (which
+ * deletes them) either waits for this commit or makes it a no-op, never the
+ * reverse order that would overwrite the reset with a stale offset.
  */
 export async function commitOffsets(db: Db, group: string, lockHolder: string | null, offsets: readonly QueueOffset[]): Promise<void> {
   await db.query({
     name: 'herald_commit_offsets',
-    text: `INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
+    text: `WITH held AS (
+             SELECT l.topic, l.queue_id FROM queue_locks l WHERE l.group_name = $1 AND l.client_id = $2 FOR SHARE
+           )
+           INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
            SELECT $1, u.t, u.q, u.o, now()
            FROM unnest($3::text[], $4::int[], $5::bigint[]) AS u (t, q, o)
-           WHERE $2::text IS NULL
-              OR EXISTS (SELECT 1 FROM queue_locks l
-                         WHERE l.group_name = $1 AND l.topic = u.t AND l.queue_id = u.q AND l.client_id = $2)
+           WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM held h WHERE h.topic = u.t AND h.queue_id = u.q)
            ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()`,
     values: [group, lockHolder, offsets.map((o) => o.topic), offsets.map((o) => o.queueId), offsets.map((o) => o.offset)],
   });
