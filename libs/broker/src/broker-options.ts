@@ -34,6 +34,12 @@ export interface BrokerOptions {
   maxBatchSize?: number;
   /** Run the loop that moves due retries into their queues in this process. Default true. */
   runScheduler?: boolean;
+  /** Messages older than this are deleted, ms. Default 72 h. */
+  retention?: number;
+  /** How often the retention pass runs, ms. Default 60 000. */
+  retentionCheckInterval?: number;
+  /** Run the retention pass in this process. Default true. */
+  runRetention?: boolean;
   /** Where logs go. Default: `key=value` lines on stderr, warnings and errors only. */
   logger?: BrokerLogger;
 }
@@ -52,6 +58,9 @@ export interface ResolvedBrokerOptions {
   sessionTimeout: number;
   maxBatchSize: number;
   runScheduler: boolean;
+  retention: number;
+  retentionCheckInterval: number;
+  runRetention: boolean;
   logger: BrokerLogger;
 }
 
@@ -112,6 +121,9 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     sessionTimeout,
     maxBatchSize: intOption(options.maxBatchSize, 'maxBatchSize', 256, 1, 10_000),
     runScheduler: boolOption(options.runScheduler, 'runScheduler', true),
+    retention: intOption(options.retention, 'retention', 72 * 3_600_000, 1, 3_650 * DAY),
+    retentionCheckInterval: intOption(options.retentionCheckInterval, 'retentionCheckInterval', 60_000, 10, DAY),
+    runRetention: boolOption(options.runRetention, 'runRetention', true),
     logger,
   };
 }

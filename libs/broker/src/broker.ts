@@ -11,6 +11,7 @@ import { IllegalStateError } from './errors/illegal-state.error';
 import { errorText } from './logger';
 import { Producer, ProducerOptions } from './producer/producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
+import { RetentionCleaner } from './scheduler/retention-cleaner';
 import { migrate } from './store/migrator';
 import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
 import { TopicRoutes } from './topic-routes';
@@ -26,6 +27,8 @@ export class Broker {
   readonly admin: Admin;
   /** Moves due retries into their queues; `runOnce()` drives it by hand in tests. */
   readonly scheduler: DueMessageMover;
+  /** Deletes messages past the retention; `runOnce()` drives it by hand in tests. */
+  readonly retention: RetentionCleaner;
   private readonly ctx: BrokerContext;
   private readonly consumers = new Set<PushConsumer>();
   private closing: Promise<void> | null = null;
@@ -54,6 +57,7 @@ export class Broker {
     };
     this.admin = new Admin(this.ctx);
     this.scheduler = new DueMessageMover(this.ctx);
+    this.retention = new RetentionCleaner(this.ctx);
   }
 
   /** Validates options, migrates the schema, opens the pool and the notification connection. */
@@ -77,6 +81,7 @@ export class Broker {
     const broker = new Broker(resolved, pool, listener);
     trackResource(broker, `Broker(schema=${resolved.schema})`);
     if (resolved.runScheduler) broker.scheduler.start();
+    if (resolved.runRetention) broker.retention.start();
     return broker;
   }
 
@@ -106,6 +111,7 @@ export class Broker {
       await this.ctx.appender.drain();
       await this.ctx.scheduler.drain();
       await this.scheduler.stop();
+      await this.retention.stop();
       await this.listener.close();
       await this.pool.end();
       untrackResource(this);

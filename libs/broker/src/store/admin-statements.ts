@@ -73,7 +73,8 @@ export interface QueueStatRow {
 
 export async function listQueues(db: Db): Promise<QueueStatRow[]> {
   const { rows } = await db.query<QueueStatRow>(
-    'SELECT topic, queue_id, min_offset, next_offset FROM queues ORDER BY topic, queue_id',
+    `SELECT topic, queue_id, queue_min_offset(topic, queue_id, next_offset) AS min_offset, next_offset
+     FROM queues ORDER BY topic, queue_id`,
   );
   return rows;
 }

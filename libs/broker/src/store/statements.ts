@@ -213,7 +213,7 @@ export async function startOffsets(
            ), initial AS (
              INSERT INTO consumer_offsets (group_name, topic, queue_id, committed_offset)
              SELECT $1, w.topic, w.queue_id,
-                    CASE w.s WHEN 'FIRST_OFFSET' THEN qu.min_offset
+                    CASE w.s WHEN 'FIRST_OFFSET' THEN queue_min_offset(qu.topic, qu.queue_id, qu.next_offset)
                              WHEN 'TIMESTAMP' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
                                                              WHERE m.topic = w.topic AND m.queue_id = w.queue_id
                                                                AND m.stored_at >= $5::timestamptz),
@@ -329,4 +329,14 @@ export async function settleReceipt(
     values: [ref.group, ref.topic, ref.queueId, ref.offset, ref.receipt, extendMs],
   });
   return rows[0].receipt;
+}
+
+/** One retention pass (a batch per queue); -1 when another runner holds the lock. */
+export async function deleteExpiredMessages(db: Db, cutoff: Date, batch: number): Promise<number> {
+  const { rows } = await db.query<{ deleted: string }>({
+    name: 'herald_delete_expired_messages',
+    text: 'SELECT delete_expired_messages($1, $2) AS deleted',
+    values: [cutoff, batch],
+  });
+  return Number(rows[0].deleted);
 }

@@ -1,0 +1,45 @@
+import type { BrokerContext } from '../broker-context';
+import { errorText } from '../logger';
+import { deleteExpiredMessages } from '../store/statements';
+
+const BATCH = 1_000;
+
+/**
+ * Deletes messages older than the retention, as a prefix of each queue, in
+ * batches of short transactions that never lock queue rows, so producers and
+ * consumers are not held up. Every broker runs one; an advisory lock lets one work.
+ */
+export class RetentionCleaner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(private readonly ctx: BrokerContext) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.runOnce()
+        .catch((error: unknown) => this.ctx.options.logger.log('warn', 'retention pass failed; will retry', { error: errorText(error) }))
+        .finally(() => {
+          this.running = null;
+        });
+    }, this.ctx.options.retentionCheckInterval);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Deletes everything expired now (batch after batch). Returns how many messages went. */
+  async runOnce(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.ctx.options.retention);
+    let total = 0;
+    for (;;) {
+      const deleted = await deleteExpiredMessages(this.ctx.pool, cutoff, BATCH);
+      if (deleted <= 0) return total;
+      total += deleted;
+      if (deleted < BATCH) return total;
+    }
+  }
+}
