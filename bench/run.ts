@@ -1,77 +1,172 @@
 /**
- * `npm run bench`: rough throughput of the broker core on this machine (embedded
- * PostgreSQL with fsync and synchronous_commit on, or DATABASE_URL). The full
- * comparison with pg-boss and graphile-worker comes with the benchmark suite.
+ * `npm run bench`: Herald against pg-boss and graphile-worker, in one run, on one
+ * PostgreSQL (embedded, durability on; or DATABASE_URL). See bench/README.md.
  *
- *   single sends, 32 callers in parallel   (group commit)
- *   batch sends, 1 000 messages per call
- *   drain: one consumer handles N stored messages
+ *   npm run bench                      full run: N = 20 000, 3 repetitions, live at 1 000 and 5 000 msg/s
+ *   npm run bench -- --quick           smoke run: N = 2 000, 1 repetition, live at 1 000 msg/s for 1 s
+ *   npm run bench -- --only herald     one system (comma-separate several)
+ *   npm run bench -- --reps 5 --n 50000 --out /tmp/results
  */
-import { Broker, ConsoleLogger } from '@herald/broker';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
 import { openDevPostgres } from '@herald/embedded-pg';
+import { batchSends, drain, live, LiveResult, ScenarioSizes, singleSends } from './scenarios';
+import { formatNumber, formatSummary, Summary, summarize } from './stats';
+import { GraphileWorkerSystem } from './systems/graphile-worker';
+import { HeraldSystem } from './systems/herald';
+import { PgBossSystem } from './systems/pg-boss';
+import type { QueueSystem } from './systems/system';
 
-const N = Number(process.env.BENCH_N ?? 20_000);
+const SYSTEMS: Record<string, { database: string; open: (url: string) => Promise<QueueSystem> }> = {
+  herald: { database: 'bench_herald', open: (url) => HeraldSystem.open(url) },
+  'pg-boss': { database: 'bench_pgboss', open: (url) => PgBossSystem.open(url) },
+  'graphile-worker': { database: 'bench_graphile', open: (url) => GraphileWorkerSystem.open(url) },
+};
 
-function rate(count: number, ms: number): string {
-  return `${Math.round((count / ms) * 1000).toLocaleString('en-US')} msg/s`;
+interface Metric {
+  key: string;
+  label: string;
+  higherIsBetter: boolean;
+}
+
+function databaseUrl(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function recreateDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      reps: { type: 'string' },
+      n: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const quick = values.quick ?? false;
+  const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SYSTEMS);
+  const unknown = names.filter((name) => !SYSTEMS[name]);
+  if (unknown.length > 0) throw new Error(`--only: unknown system(s) ${unknown.join(', ')}; choose from ${Object.keys(SYSTEMS).join(', ')}`);
+  const reps = Number(values.reps ?? (quick ? 1 : 3));
+  const sizes: ScenarioSizes = {
+    n: Number(values.n ?? (quick ? 2_000 : 20_000)),
+    liveRates: quick ? [1_000] : [1_000, 5_000],
+    liveMs: quick ? 1_000 : 5_000,
+  };
+  if (!Number.isInteger(reps) || reps < 1 || !Number.isInteger(sizes.n) || sizes.n < 1) throw new Error('--reps and --n must be positive integers');
+  const outDir = resolve(values.out ?? join(__dirname, 'results'));
+
   const postgres = await openDevPostgres();
-  const broker = await Broker.connect({ connectionString: postgres.url, logger: new ConsoleLogger('error') });
+  const server = postgres.server ? `embedded PostgreSQL on 127.0.0.1:${postgres.server.port}` : 'DATABASE_URL';
+  console.log(`Herald benchmark: ${server}, N=${sizes.n}, ${reps} repetition(s), live ${sizes.liveRates.join(' and ')} msg/s for ${sizes.liveMs} ms`);
+  const systems: QueueSystem[] = [];
+  const results = new Map<string, Map<string, number[]>>();
+  const record = (system: string, metric: string, value: number): void => {
+    if (!results.has(system)) results.set(system, new Map());
+    const byMetric = results.get(system)!;
+    byMetric.set(metric, [...(byMetric.get(metric) ?? []), value]);
+  };
+  const metrics: Metric[] = [
+    { key: 'single', label: 'single sends, 32 callers (msg/s)', higherIsBetter: true },
+    { key: 'batch', label: 'batch send, 1 000 per call (msg/s)', higherIsBetter: true },
+    { key: 'drain', label: `drain ${sizes.n.toLocaleString('en-US')} (msg/s)`, higherIsBetter: true },
+    ...sizes.liveRates.flatMap((rate) => [
+      { key: `live${rate}.p50`, label: `live ${rate}/s: p50 (ms)`, higherIsBetter: false },
+      { key: `live${rate}.p99`, label: `live ${rate}/s: p99 (ms)`, higherIsBetter: false },
+      { key: `live${rate}.max`, label: `live ${rate}/s: max (ms)`, higherIsBetter: false },
+    ]),
+  ];
   try {
-    const body = JSON.stringify({ orderId: 'o-000000', amount: 100, currency: 'EUR' });
-    const producer = broker.producer({ group: 'bench' });
-    const results: string[] = [];
-
-    await broker.admin.createTopic('bench-single', { queues: 8 });
-    let next = 0;
-    let t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < N) {
-          next += 1;
-          await producer.send({ topic: 'bench-single', body });
-        }
-      }),
-    );
-    results.push(`send one by one, 32 concurrent, ${N}: ${rate(N, performance.now() - t0)}`);
-    process.stdout.write(`${results.at(-1)}\n`);
-
-    await broker.admin.createTopic('bench-batch', { queues: 8 });
-    t0 = performance.now();
-    for (let sent = 0; sent < N; sent += 1_000) {
-      await producer.sendBatch(Array.from({ length: Math.min(1_000, N - sent) }, () => ({ topic: 'bench-batch', body })));
+    for (const name of names) {
+      const { database, open } = SYSTEMS[name];
+      await recreateDatabase(postgres.url, database);
+      systems.push(await open(databaseUrl(postgres.url, database)));
     }
-    results.push(`sendBatch of 1 000, ${N}: ${rate(N, performance.now() - t0)}`);
-    process.stdout.write(`${results.at(-1)}\n`);
-
-    let handled = 0;
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const consumer = broker.pushConsumer({
-      group: 'bench-drain',
-      subscriptions: { 'bench-batch': '*' },
-      consumeFromWhere: 'FIRST_OFFSET',
-      concurrency: 32,
-      pullBatchSize: 256,
-      handler: () => {
-        handled += 1;
-        if (handled === N) done();
-      },
-    });
-    t0 = performance.now();
-    await consumer.start();
-    await finished;
-    results.push(`drain ${N} with one consumer: ${rate(N, performance.now() - t0)}`);
-    process.stdout.write(`${results.at(-1)}\n`);
-    await consumer.shutdown();
+    let run = 0;
+    for (let rep = 1; rep <= reps; rep += 1) {
+      for (const system of systems) {
+        const tag = (scenario: string): string => `${scenario}-${rep}-${(run += 1)}`;
+        const log = (what: string, value: string): void => console.log(`  [rep ${rep}/${reps}] ${system.name.padEnd(16)} ${what.padEnd(22)} ${value}`);
+        const single = await singleSends(system, tag('single'), sizes);
+        record(system.name, 'single', single);
+        log('single sends', `${formatNumber(single)} msg/s`);
+        const batch = await batchSends(system, tag('batch'), sizes);
+        record(system.name, 'batch', batch);
+        log('batch send', `${formatNumber(batch)} msg/s`);
+        const drained = await drain(system, tag('drain'), sizes);
+        record(system.name, 'drain', drained);
+        log('drain', `${formatNumber(drained)} msg/s`);
+        for (const rate of sizes.liveRates) {
+          const result: LiveResult = await live(system, tag(`live${rate}`), rate, sizes);
+          record(system.name, `live${rate}.p50`, result.p50);
+          record(system.name, `live${rate}.p99`, result.p99);
+          record(system.name, `live${rate}.max`, result.max);
+          log(`live ${rate}/s`, `p50 ${formatNumber(result.p50)} ms, p99 ${formatNumber(result.p99)} ms, max ${formatNumber(result.max)} ms (sent at ${formatNumber(result.achieved)}/s)`);
+        }
+      }
+    }
   } finally {
-    await broker.close();
+    for (const system of systems) await system.close().catch((error: unknown) => console.error(`closing ${system.name}:`, error));
     await postgres.close();
   }
+
+  const summary = (system: string, metric: string): Summary | undefined => {
+    const runs = results.get(system)?.get(metric);
+    return runs ? summarize(runs) : undefined;
+  };
+  const systemNames = systems.map((s) => s.name);
+  const peers = systemNames.filter((s) => s !== 'Herald');
+  const header = ['scenario', ...systemNames, ...(systemNames.includes('Herald') ? peers.map((p) => `Herald vs ${p}`) : [])];
+  const rows = metrics.map((metric) => {
+    const cells = systemNames.map((s) => formatSummary(summary(s, metric.key)));
+    const herald = summary('Herald', metric.key);
+    const ratios = systemNames.includes('Herald')
+      ? peers.map((peer) => {
+          const other = summary(peer, metric.key);
+          if (!herald || !other) return '-';
+          const ratio = metric.higherIsBetter ? herald.median / other.median : other.median / herald.median;
+          return `${ratio.toFixed(1)}x ${metric.higherIsBetter ? 'faster' : 'lower'}`;
+        })
+      : [];
+    return [metric.label, ...cells, ...ratios];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(`\nMedian of ${reps} repetition(s), (min–max) in brackets.`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+  console.log('\nSettings:');
+  for (const system of systems) console.log(`  ${system.name}: ${system.settings}`);
+
+  mkdirSync(outDir, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    server,
+    sizes,
+    reps,
+    settings: Object.fromEntries(systems.map((s) => [s.name, s.settings])),
+    results: Object.fromEntries(systemNames.map((s) => [s, Object.fromEntries(metrics.map((m) => [m.key, summary(s, m.key)]))])),
+  };
+  const file = join(outDir, `${quick ? 'quick' : 'full'}-${report.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, quick ? 'latest-quick.json' : 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote ${file}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,125 @@
+import { build } from 'hdr-histogram-js';
+import type { BenchMessage, QueueSystem } from './systems/system';
+
+export interface ScenarioSizes {
+  /** Messages in the single, batch and drain scenarios. */
+  n: number;
+  /** Offered rates of the live scenario, messages/s. */
+  liveRates: number[];
+  /** How long each live run offers load, ms. */
+  liveMs: number;
+}
+
+const message = (seq: number): BenchMessage => ({ sentAt: performance.now(), seq });
+
+/** Resolves once `count` messages were handled, or rejects after `timeoutMs`. */
+function counter(count: number, timeoutMs: number): { hit: (m: BenchMessage) => void; done: Promise<void>; seen: () => number } {
+  let seen = 0;
+  let resolve: () => void = () => undefined;
+  let reject: (error: Error) => void = () => undefined;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const timer = setTimeout(() => reject(new Error(`only ${seen} of ${count} messages handled within ${timeoutMs} ms`)), timeoutMs);
+  return {
+    hit: () => {
+      seen += 1;
+      if (seen === count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    },
+    done,
+    seen: () => seen,
+  };
+}
+
+/** N sends, one message each, from 32 concurrent callers: messages/s. */
+export async function singleSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
+  await system.prepare(run);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < n) {
+        next += 1;
+        await system.sendOne(message(next));
+      }
+    }),
+  );
+  const rate = n / ((performance.now() - started) / 1000);
+  await system.cleanUp();
+  return rate;
+}
+
+/** N messages sent 1 000 per call: messages/s. */
+export async function batchSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
+  await system.prepare(run);
+  const started = performance.now();
+  for (let sent = 0; sent < n; sent += 1_000) {
+    await system.sendBatch(Array.from({ length: Math.min(1_000, n - sent) }, (_, i) => message(sent + i)));
+  }
+  const rate = n / ((performance.now() - started) / 1000);
+  await system.cleanUp();
+  return rate;
+}
+
+/** A backlog of N consumed with a no-op handler, from worker start to the last message: messages/s. */
+export async function drain(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
+  await system.prepare(run);
+  for (let sent = 0; sent < n; sent += 1_000) {
+    await system.sendBatch(Array.from({ length: Math.min(1_000, n - sent) }, (_, i) => message(sent + i)));
+  }
+  const count = counter(n, 300_000);
+  const started = performance.now();
+  await system.startWorker(count.hit);
+  await count.done;
+  const rate = n / ((performance.now() - started) / 1000);
+  await system.stopWorker();
+  await system.cleanUp();
+  return rate;
+}
+
+export interface LiveResult {
+  offered: number;
+  achieved: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Sends at a fixed offered rate while a worker consumes: end-to-end latency in ms (send call to handler). */
+export async function live(system: QueueSystem, run: string, rate: number, { liveMs }: ScenarioSizes): Promise<LiveResult> {
+  await system.prepare(run);
+  const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const total = Math.round((rate * liveMs) / 1000);
+  const count = counter(total, liveMs + 120_000);
+  await system.startWorker((m) => {
+    histogram.recordValue(Math.max(1, Math.round((performance.now() - m.sentAt) * 1000)));
+    count.hit(m);
+  });
+  const started = performance.now();
+  const sends: Promise<void>[] = [];
+  let sent = 0;
+  // A tick every 5 ms sends what the schedule says is due by then: an open-loop load.
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+    for (; sent < due; sent += 1) sends.push(system.sendOne(message(sent)));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await Promise.all(sends);
+  const sendSeconds = (performance.now() - started) / 1000;
+  await count.done;
+  const result = {
+    offered: rate,
+    achieved: total / sendSeconds,
+    p50: histogram.getValueAtPercentile(50) / 1000,
+    p99: histogram.getValueAtPercentile(99) / 1000,
+    max: histogram.maxValue / 1000,
+  };
+  histogram.destroy();
+  await system.stopWorker();
+  await system.cleanUp();
+  return result;
+}

@@ -1,0 +1,57 @@
+import { Broker, ConsoleLogger, Producer, PushConsumer } from '@herald/broker';
+import { BenchMessage, encode, QueueSystem } from './system';
+
+/** Herald: group-committed sends, one push consumer (32 handlers, 256-message pulls). */
+export class HeraldSystem implements QueueSystem {
+  readonly name = 'Herald';
+  readonly settings = 'topic with 8 queues; producer.send / sendBatch; pushConsumer concurrency 32, pullBatchSize 256';
+  private topic = '';
+  private producer!: Producer;
+  private consumer: PushConsumer | null = null;
+
+  private constructor(private readonly broker: Broker) {}
+
+  static async open(url: string): Promise<HeraldSystem> {
+    const broker = await Broker.connect({ connectionString: url, poolSize: 20, logger: new ConsoleLogger('error') });
+    return new HeraldSystem(broker);
+  }
+
+  async prepare(run: string): Promise<void> {
+    this.topic = `bench-${run}`;
+    await this.broker.admin.createTopic(this.topic, { queues: 8 });
+    this.producer = this.broker.producer({ group: 'bench' });
+  }
+
+  async sendOne(message: BenchMessage): Promise<void> {
+    await this.producer.send({ topic: this.topic, body: encode(message) });
+  }
+
+  async sendBatch(messages: BenchMessage[]): Promise<void> {
+    await this.producer.sendBatch(messages.map((m) => ({ topic: this.topic, body: encode(m) })));
+  }
+
+  async startWorker(onMessage: (message: BenchMessage) => void): Promise<void> {
+    this.consumer = this.broker.pushConsumer({
+      group: `bench-${this.topic}`,
+      subscriptions: { [this.topic]: '*' },
+      consumeFromWhere: 'FIRST_OFFSET',
+      concurrency: 32,
+      pullBatchSize: 256,
+      handler: (m) => onMessage(JSON.parse(m.body.toString()) as BenchMessage),
+    });
+    await this.consumer.start();
+  }
+
+  async stopWorker(): Promise<void> {
+    await this.consumer?.shutdown();
+    this.consumer = null;
+  }
+
+  async cleanUp(): Promise<void> {
+    await this.broker.admin.deleteTopic(this.topic);
+  }
+
+  async close(): Promise<void> {
+    await this.broker.close();
+  }
+}

@@ -1,0 +1,24 @@
+/** What the benchmark needs from a queue: the same four operations, done the way each library recommends. */
+export interface BenchMessage {
+  /** performance.now() when sent, for end-to-end latency. */
+  sentAt: number;
+  seq: number;
+}
+
+export interface QueueSystem {
+  readonly name: string;
+  /** The settings used, printed with the results. */
+  readonly settings: string;
+  /** Prepares a fresh queue (topic) for one scenario run. */
+  prepare(run: string): Promise<void>;
+  sendOne(message: BenchMessage): Promise<void>;
+  sendBatch(messages: BenchMessage[]): Promise<void>;
+  /** Starts consuming the prepared queue; `onMessage` is the no-op handler's only work. */
+  startWorker(onMessage: (message: BenchMessage) => void): Promise<void>;
+  stopWorker(): Promise<void>;
+  /** Removes what the run left behind, so runs do not slow each other down. */
+  cleanUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const encode = (message: BenchMessage): string => JSON.stringify(message);
