@@ -22,9 +22,9 @@ export class ChildScript {
     this.exited = new Promise((resolveExit) => process.on('exit', (code, signal) => resolveExit({ code, signal })));
   }
 
-  /** Starts `script` (a path relative to the repository root) with extra environment variables. */
-  static start(script: string, env: Record<string, string> = {}): ChildScript {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, script)], {
+  /** Starts `script` (a path relative to the repository root) with extra environment variables and arguments. */
+  static start(script: string, env: Record<string, string> = {}, args: string[] = []): ChildScript {
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, script), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
       stdio: ['pipe', 'pipe', 'pipe'],
