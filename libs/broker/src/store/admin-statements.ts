@@ -124,10 +124,14 @@ export async function groupMembers(db: Db, group: string): Promise<MemberRow[]> 
   return rows;
 }
 
+/** Every stored copy of a message; its msgId starts with its born time in ms, which the BRIN index on born_at finds. */
 export async function messagesById(db: Db, msgId: string): Promise<MessageRow[]> {
+  const bornAt = new Date(parseInt(msgId.slice(0, 12), 16));
   const { rows } = await db.query<MessageRow>(
-    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE msg_id = $1 ORDER BY stored_at, topic`,
-    [msgId],
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE msg_id = $1 AND born_at BETWEEN $2::timestamptz - interval '1 second' AND $2::timestamptz + interval '1 second'
+     ORDER BY stored_at, topic`,
+    [msgId, bornAt],
   );
   return rows;
 }

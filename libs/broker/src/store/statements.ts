@@ -34,15 +34,41 @@ function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
   ];
 }
 
-/** Appends messages to their queues with gapless offsets; results are in input order. */
+/**
+ * Appends messages to their queues with gapless offsets; results are in input order.
+ * Ranks within each queue and per-queue counts are computed here, so the database
+ * only locks, bumps and inserts (append_batch, 005_append_batch.sql).
+ */
 export async function appendMessages(db: Db, messages: readonly QueuedMessage[]): Promise<AppendResult[]> {
-  const { rows } = await db.query<{ queue_id: number; queue_offset: string }>({
-    name: 'herald_append_messages',
-    text: `SELECT queue_id, queue_offset FROM append_messages($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[],
-             $6::text[], $7::jsonb[], $8::bytea[], $9::timestamptz[], $10::int[], $11::text[])`,
-    values: messageArrays(messages),
+  const counts = new Map<string, { topic: string; queueId: number; n: number }>();
+  const ranks = messages.map((m) => {
+    const key = `${m.topic}\u0000${m.queueId}`;
+    let entry = counts.get(key);
+    if (!entry) {
+      entry = { topic: m.topic, queueId: m.queueId, n: 0 };
+      counts.set(key, entry);
+    }
+    entry.n += 1;
+    return entry.n - 1;
   });
-  return rows.map((row) => ({ queueId: row.queue_id, queueOffset: Number(row.queue_offset) }));
+  // Sorted as the database locks them: (topic, queue_id).
+  const queues = [...counts.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.queueId - b.queueId));
+  const { rows } = await db.query<{ topic: string; queue_id: number; base: string }>({
+    name: 'herald_append_batch',
+    text: `SELECT topic, queue_id, base FROM append_batch($1::text[], $2::int[], $3::int[], $4::text[], $5::int[], $6::int[],
+             $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::int[], $15::text[])`,
+    values: [
+      queues.map((q) => q.topic),
+      queues.map((q) => q.queueId),
+      queues.map((q) => q.n),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.queueId),
+      ranks,
+      ...messageArrays(messages).slice(2),
+    ],
+  });
+  const bases = new Map(rows.map((row) => [`${row.topic}\u0000${row.queue_id}`, Number(row.base)]));
+  return messages.map((m, i) => ({ queueId: m.queueId, queueOffset: (bases.get(`${m.topic}\u0000${m.queueId}`) ?? Number.NaN) + ranks[i] }));
 }
 
 /** Stores messages that become due later (retries); wakes schedulers with the nearest delay. */
