@@ -32,6 +32,8 @@ export interface BrokerOptions {
   sessionTimeout?: number;
   /** Most messages written in one group-commit round trip. Default 256. */
   maxBatchSize?: number;
+  /** Group-commit flushes in flight at once on the pipelined append connection. Default 2. */
+  appendPipelineDepth?: number;
   /** Run the loop that moves due retries into their queues in this process. Default true. */
   runScheduler?: boolean;
   /** Messages older than this are deleted, ms. Default 72 h. */
@@ -57,6 +59,7 @@ export interface ResolvedBrokerOptions {
   heartbeatInterval: number;
   sessionTimeout: number;
   maxBatchSize: number;
+  appendPipelineDepth: number;
   runScheduler: boolean;
   retention: number;
   retentionCheckInterval: number;
@@ -120,6 +123,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     heartbeatInterval,
     sessionTimeout,
     maxBatchSize: intOption(options.maxBatchSize, 'maxBatchSize', 256, 1, 10_000),
+    appendPipelineDepth: intOption(options.appendPipelineDepth, 'appendPipelineDepth', 2, 1, 16),
     runScheduler: boolOption(options.runScheduler, 'runScheduler', true),
     retention: intOption(options.retention, 'retention', 72 * 3_600_000, 1, 3_650 * DAY),
     retentionCheckInterval: intOption(options.retentionCheckInterval, 'retentionCheckInterval', 60_000, 10, DAY),

@@ -17,6 +17,7 @@ import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from '.
 import { TopicRoutes } from './topic-routes';
 import { GroupCommit } from './util/group-commit';
 import { NotificationListener } from './util/notification-listener';
+import { PipelinedConnection } from './util/pipelined-connection';
 import { trackResource, untrackResource } from './util/resources';
 
 /**
@@ -32,6 +33,7 @@ export class Broker {
   private readonly ctx: BrokerContext;
   private readonly consumers = new Set<PushConsumer>();
   private closing: Promise<void> | null = null;
+  private readonly appendConnection: PipelinedConnection;
 
   private constructor(
     readonly options: ResolvedBrokerOptions,
@@ -39,13 +41,15 @@ export class Broker {
     private readonly listener: NotificationListener,
   ) {
     const routes = new TopicRoutes(pool, options.autoCreateTopics, options.defaultTopicQueues);
+    const appendConnection = new PipelinedConnection(options.connectionString, options.schema, options.logger);
+    this.appendConnection = appendConnection;
     const prefix = `herald_${options.schema}`;
     this.ctx = {
       options,
       pool,
       listener,
       routes,
-      appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(pool, batch), options.maxBatchSize),
+      appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(appendConnection, batch), options.maxBatchSize, options.appendPipelineDepth),
       scheduler: new GroupCommit<QueuedMessage, void>(async (batch) => {
         await scheduleMessages(pool, batch);
         return batch.map(() => undefined);
@@ -112,6 +116,7 @@ export class Broker {
       await this.ctx.scheduler.drain();
       await this.scheduler.stop();
       await this.retention.stop();
+      await this.appendConnection.close();
       await this.listener.close();
       await this.pool.end();
       untrackResource(this);

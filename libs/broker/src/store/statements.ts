@@ -3,11 +3,16 @@
  * one round trip, parameterised and prepared (node-postgres caches a named statement
  * per connection), batched over `unnest` arrays. No SQL text is ever built from input.
  */
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { OutgoingMessage } from '../message-validation';
 import type { MessageRow } from './rows';
 
 export type Db = Pick<Pool, 'query'>;
+
+/** Anything that runs a parameterised query config: the pool, or the pipelined append connection. */
+export interface ConfigQueryable {
+  query<R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
+}
 
 export interface QueuedMessage extends OutgoingMessage {
   queueId: number;
@@ -39,7 +44,7 @@ function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
  * Ranks within each queue and per-queue counts are computed here, so the database
  * only locks, bumps and inserts (append_batch, 005_append_batch.sql).
  */
-export async function appendMessages(db: Db, messages: readonly QueuedMessage[]): Promise<AppendResult[]> {
+export async function appendMessages(db: ConfigQueryable, messages: readonly QueuedMessage[]): Promise<AppendResult[]> {
   const counts = new Map<string, { topic: string; queueId: number; n: number }>();
   const ranks = messages.map((m) => {
     const key = `${m.topic}\u0000${m.queueId}`;
