@@ -14,4 +14,26 @@ describe('documentation examples', () => {
       await child.kill();
     }
   });
+
+  it('the README feature tour runs end to end', async () => {
+    const child = ChildScript.start('libs/broker/examples/features.ts', { BROKER_URL: db.url });
+    try {
+      await child.waitForLine(/^delayed message delivered$/, 60_000);
+      expect((await child.exited).code).toBe(0);
+      expect(child.lines).toEqual(
+        expect.arrayContaining([
+          'sql filter: big',
+          'orderly: created -> paid -> shipped',
+          'broadcasting: a=1 b=1',
+          'simple consumer: received 1, acked',
+          'query by key: 1 message(s)',
+          'dlq: resent 1, handled after the fix',
+          'reset offset: 4 queues rewound',
+        ]),
+      );
+      expect(child.lines.some((line) => /^delayed: offset -1 until \d{4}-/.test(line))).toBe(true);
+    } finally {
+      await child.kill();
+    }
+  });
 });

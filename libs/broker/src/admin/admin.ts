@@ -1,4 +1,5 @@
 import type { BrokerContext } from '../broker-context';
+import { storedCopy } from '../consumer/retry-sender';
 import { GroupNotFoundError } from '../errors/group-not-found.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { intOption } from '../broker-options';
@@ -186,22 +187,7 @@ export class Admin {
     }
     const rows = await dlqMessages(this.ctx.pool, dlqTopicOf(group), msgIds === 'all' ? null : msgIds);
     if (rows.length === 0) return 0;
-    await this.ctx.appender.submit(
-      rows.map((row) => ({
-        topic: retryTopicOf(group),
-        queueId: 0,
-        msgId: row.msg_id,
-        body: row.body ?? Buffer.alloc(0),
-        tag: row.tag,
-        keys: row.keys,
-        messageGroup: row.message_group,
-        properties: row.properties,
-        bornAt: row.born_at,
-        reconsumeTimes: 0,
-        originTopic: row.origin_topic ?? row.topic,
-        delayMs: 0,
-      })),
-    );
+    await this.ctx.appender.submit(rows.map((row) => ({ ...storedCopy(row), topic: retryTopicOf(group), reconsumeTimes: 0, delayMs: 0 })));
     return rows.length;
   }
 

@@ -1,5 +1,6 @@
 import type { BrokerContext } from '../broker-context';
 import type { MessageRow } from '../store/rows';
+import type { QueuedMessage } from '../store/statements';
 import { dlqTopicOf, retryTopicOf } from '../topic-name';
 
 /**
@@ -25,28 +26,32 @@ export class RetrySender {
     if (row.reconsume_times >= this.maxReconsumeTimes) return this.deadLetter(row);
     const retry = row.reconsume_times + 1;
     await this.ctx.scheduler.submit([
-      { ...this.copyOf(row), topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) },
+      { ...storedCopy(row), topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) },
     ]);
     return 'RETRY';
   }
 
   /** Appends the message to `%DLQ%<group>`. */
   async deadLetter(row: MessageRow): Promise<'DLQ'> {
-    await this.ctx.appender.submit([{ ...this.copyOf(row), topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times, delayMs: 0 }]);
+    await this.ctx.appender.submit([{ ...storedCopy(row), topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times, delayMs: 0 }]);
     return 'DLQ';
   }
+}
 
-  private copyOf(row: MessageRow) {
-    return {
-      msgId: row.msg_id,
-      body: row.body ?? Buffer.alloc(0),
-      tag: row.tag,
-      keys: row.keys,
-      messageGroup: row.message_group,
-      properties: row.properties,
-      bornAt: row.born_at,
-      originTopic: row.origin_topic ?? row.topic,
-      queueId: 0,
-    };
-  }
+/**
+ * A stored message as a new message for one of the broker's single-queue topics
+ * (`%RETRY%`, `%DLQ%`): same msgId, body and born time, original topic kept.
+ */
+export function storedCopy(row: MessageRow): Omit<QueuedMessage, 'topic' | 'reconsumeTimes' | 'delayMs'> {
+  return {
+    msgId: row.msg_id,
+    body: row.body ?? Buffer.alloc(0),
+    tag: row.tag,
+    keys: row.keys,
+    messageGroup: row.message_group,
+    properties: row.properties,
+    bornAt: row.born_at,
+    originTopic: row.origin_topic ?? row.topic,
+    queueId: 0,
+  };
 }

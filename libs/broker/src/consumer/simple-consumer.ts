@@ -50,6 +50,8 @@ export class SimpleConsumer {
   private readonly maxReconsumeTimes: number;
   private readonly consumeFromWhere: 'LAST_OFFSET' | 'FIRST_OFFSET';
   private ready: Promise<void> | null = null;
+  /** LAST_OFFSET means "from when this consumer was created", even though positions are set on the first receive. */
+  private readonly createdAt = new Date(Date.now() - 1);
   private readonly storedTopic = new WeakMap<ReceivedMessage, string>();
   private closed = false;
 
@@ -160,9 +162,9 @@ export class SimpleConsumer {
       Array.from({ length: counts.get(topic) ?? 0 }, (_, queueId) => ({
         topic,
         queueId,
-        start: topic === retryTopicOf(this.group) ? ('FIRST_OFFSET' as const) : this.consumeFromWhere,
+        start: topic === retryTopicOf(this.group) ? ('FIRST_OFFSET' as const) : this.consumeFromWhere === 'LAST_OFFSET' ? ('TIMESTAMP' as const) : ('FIRST_OFFSET' as const),
       })),
     );
-    await startOffsets(this.ctx.pool, this.group, queues, null);
+    await startOffsets(this.ctx.pool, this.group, queues, this.createdAt);
   }
 }
