@@ -10,8 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client } from 'pg';
-import { openDevPostgres } from '@herald/embedded-pg';
+import { databaseUrl, openDevPostgres, recreateDatabase } from '@herald/embedded-pg';
 import { batchSends, drain, live, LiveResult, ScenarioSizes, singleSends } from './scenarios';
 import { formatNumber, formatSummary, Summary, summarize } from './stats';
 import { GraphileWorkerSystem } from './systems/graphile-worker';
@@ -34,23 +33,6 @@ interface Metric {
 function summaryOf(results: Map<string, Map<string, number[]>>, system: string, metric: string): Summary | undefined {
   const runs = results.get(system)?.get(metric);
   return runs ? summarize(runs) : undefined;
-}
-
-function databaseUrl(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function recreateDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await client.end();
-  }
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { migrate } from '../../libs/broker/src/store/migrator';
-import { EmbeddedServer } from '../../libs/embedded-pg/src';
+import { databaseUrl, EmbeddedServer, recreateDatabase } from '../../libs/embedded-pg/src';
 import { TEMPLATE_DATABASE, TEST_ADMIN_URL_ENV } from './test-env';
 
 declare global {
@@ -21,17 +21,8 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env[TEST_ADMIN_URL_ENV] = adminUrl;
 
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${TEMPLATE_DATABASE}`;
-  const pool = new Pool({ connectionString: url.toString(), max: 1 });
+  await recreateDatabase(adminUrl, TEMPLATE_DATABASE);
+  const pool = new Pool({ connectionString: databaseUrl(adminUrl, TEMPLATE_DATABASE), max: 1 });
   try {
     await migrate(pool, 'herald');
   } finally {

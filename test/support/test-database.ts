@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { adminUrl, databaseUrl, TEMPLATE_DATABASE } from './test-env';
+import { databaseUrl } from '../../libs/embedded-pg/src/dev-postgres';
+import { adminUrl, TEMPLATE_DATABASE } from './test-env';
 
 async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: adminUrl() });

@@ -8,9 +8,3 @@ export function adminUrl(): string {
   if (!url) throw new Error(`${TEST_ADMIN_URL_ENV} is not set: run tests through jest (global setup)`);
   return url;
 }
-
-export function databaseUrl(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}

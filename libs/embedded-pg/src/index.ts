@@ -1,3 +1,3 @@
 export { EmbeddedServer, EmbeddedServerOptions } from './embedded-server';
 export { freePort } from './free-port';
-export { openDevPostgres, DevPostgres } from './dev-postgres';
+export { openDevPostgres, DevPostgres, databaseUrl, recreateDatabase } from './dev-postgres';
