@@ -1,4 +1,5 @@
 import type { Runner, WorkerUtils } from 'graphile-worker' with { 'resolution-mode': 'import' };
+import { Pool } from 'pg';
 import { BenchMessage, QueueSystem } from './system';
 
 /** graphile-worker 0.18, with the settings that gave its best figures here (shared/BENCH-NOTES.md). */
@@ -10,15 +11,18 @@ export class GraphileWorkerSystem implements QueueSystem {
   private runner: Runner | null = null;
 
   private constructor(
-    private readonly url: string,
+    private readonly pool: Pool,
     private readonly utils: WorkerUtils,
   ) {}
 
   static async open(url: string): Promise<GraphileWorkerSystem> {
     const { makeWorkerUtils, Logger } = await import('graphile-worker');
-    const utils = await makeWorkerUtils({ connectionString: url, logger: new Logger(() => () => undefined) });
+    // Our own pool (its size as in BENCH-NOTES), so it is surely closed before the server stops.
+    const pool = new Pool({ connectionString: url, max: 25 });
+    pool.on('error', () => undefined);
+    const utils = await makeWorkerUtils({ pgPool: pool, logger: new Logger(() => () => undefined) });
     await utils.migrate();
-    return new GraphileWorkerSystem(url, utils);
+    return new GraphileWorkerSystem(pool, utils);
   }
 
   async prepare(run: string): Promise<void> {
@@ -36,9 +40,8 @@ export class GraphileWorkerSystem implements QueueSystem {
   async startWorker(onMessage: (message: BenchMessage) => void): Promise<void> {
     const { run, Logger } = await import('graphile-worker');
     this.runner = await run({
-      connectionString: this.url,
+      pgPool: this.pool,
       concurrency: 16,
-      maxPoolSize: 25,
       noHandleSignals: true,
       pollInterval: 1_000,
       logger: new Logger(() => () => undefined),
@@ -64,5 +67,6 @@ export class GraphileWorkerSystem implements QueueSystem {
 
   async close(): Promise<void> {
     await this.utils.release();
+    await this.pool.end();
   }
 }
