@@ -13,7 +13,7 @@ export interface BrokerContext {
   readonly routes: TopicRoutes;
   readonly appender: GroupCommit<QueuedMessage, AppendResult>;
   readonly scheduler: GroupCommit<QueuedMessage, void>;
-  readonly channels: { messages: string; scheduled: string; groups: string };
+  readonly channels: { messages: string; scheduled: string; groups: string; halves: string };
   /** Throws IllegalStateError once the broker is closing. */
   assertOpen(operation: string): void;
 }

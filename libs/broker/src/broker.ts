@@ -10,6 +10,7 @@ import { HeraldError } from './errors/herald.error';
 import { IllegalStateError } from './errors/illegal-state.error';
 import { errorText } from './logger';
 import { Producer, ProducerOptions } from './producer/producer';
+import { TransactionProducer, TransactionProducerOptions } from './producer/transaction-producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
 import { RetentionCleaner } from './scheduler/retention-cleaner';
 import { migrate } from './store/migrator';
@@ -32,6 +33,7 @@ export class Broker {
   readonly retention: RetentionCleaner;
   private readonly ctx: BrokerContext;
   private readonly consumers = new Set<PushConsumer>();
+  private readonly transactionProducers = new Set<TransactionProducer>();
   private closing: Promise<void> | null = null;
   private readonly appendConnection: PipelinedConnection;
 
@@ -54,7 +56,7 @@ export class Broker {
         await scheduleMessages(pool, batch);
         return batch.map(() => undefined);
       }, options.maxBatchSize),
-      channels: { messages: `${prefix}_msg`, scheduled: `${prefix}_sched`, groups: `${prefix}_group` },
+      channels: { messages: `${prefix}_msg`, scheduled: `${prefix}_sched`, groups: `${prefix}_group`, halves: `${prefix}_half` },
       assertOpen: (operation) => {
         if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
       },
@@ -108,10 +110,19 @@ export class Broker {
     return new SimpleConsumer(this.ctx, options);
   }
 
+  /** Creates a transactional producer: `sendHalf`, `commit`, `rollback`; `start()` joins the group's check-backs. */
+  transactionProducer(options: TransactionProducerOptions): TransactionProducer {
+    this.ctx.assertOpen('create a producer');
+    const producer = new TransactionProducer(this.ctx, options);
+    this.transactionProducers.add(producer);
+    return producer;
+  }
+
   /** Shuts down this broker's consumers, waits for pending sends, and closes every connection. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.consumers].map((consumer) => consumer.shutdown()));
+      await Promise.allSettled([...this.transactionProducers].map((producer) => producer.shutdown()));
       await this.ctx.appender.drain();
       await this.ctx.scheduler.drain();
       await this.scheduler.stop();

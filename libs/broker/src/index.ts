@@ -1,10 +1,18 @@
 export { Broker } from './broker';
 export { BrokerOptions, DEFAULT_DELAY_LEVELS } from './broker-options';
 export { Producer, ProducerOptions } from './producer/producer';
+export {
+  TransactionProducer,
+  TransactionProducerOptions,
+  TransactionChecker,
+  TransactionResolution,
+  HalfReceipt,
+} from './producer/transaction-producer';
 export { PushConsumer } from './consumer/push-consumer';
 export { SimpleConsumer, SimpleConsumerOptions, ReceiveOptions, ReceivedMessage } from './consumer/simple-consumer';
 export { PushConsumerOptions, MessageHandler, ConsumeResult, ConsumeFromWhere, SubscriptionExpression } from './consumer/push-consumer-options';
 export { Admin, TopicInfo, QueueProgress, GroupMember, DeliveryTrace } from './admin/admin';
+export { HalfMessageInfo, TransactionStats } from './admin/transaction-admin';
 export { Message, MessageView, SendReceipt } from './message';
 export { MESSAGE_LIMITS } from './message-validation';
 export { BrokerLogger, ConsoleLogger, LogLevel, LogFields } from './logger';
@@ -21,5 +29,7 @@ export { IllegalStateError } from './errors/illegal-state.error';
 export { GroupNotFoundError } from './errors/group-not-found.error';
 export { BrokerStoreError } from './errors/broker-store.error';
 export { InvalidReceiptHandleError } from './errors/invalid-receipt-handle.error';
+export { TransactionNotFoundError } from './errors/transaction-not-found.error';
+export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
 export { retryTopicOf, dlqTopicOf } from './topic-name';
 export { migrate } from './store/migrator';

@@ -1,5 +1,6 @@
 import type { BrokerContext } from '../broker-context';
 import { storedCopy } from '../consumer/retry-sender';
+import { HalfMessageInfo, TransactionAdmin, TransactionStats } from './transaction-admin';
 import { GroupNotFoundError } from '../errors/group-not-found.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { intOption } from '../broker-options';
@@ -65,8 +66,27 @@ function assertGroupName(group: unknown): asserts group is string {
 
 /** Operations for operators and tools: topics, group progress and members, message look-ups, DLQ. */
 export class Admin {
+  private readonly transactions: TransactionAdmin;
+
   /** @internal use `broker.admin` */
-  constructor(private readonly ctx: BrokerContext) {}
+  constructor(private readonly ctx: BrokerContext) {
+    this.transactions = new TransactionAdmin(ctx);
+  }
+
+  /** Half messages, `pending` or `parked` (both by default), oldest first. */
+  listHalfMessages(options: { state?: 'pending' | 'parked'; group?: string; limit?: number } = {}): Promise<HalfMessageInfo[]> {
+    return this.transactions.listHalfMessages(options);
+  }
+
+  /** Commits or rolls back a half message by hand (a parked one, typically). */
+  resolveHalf(transactionId: string, outcome: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    return this.transactions.resolveHalf(transactionId, outcome);
+  }
+
+  /** Per producer group: pending and parked halves, oldest pending age, checks performed, live members. */
+  transactionStats(): Promise<TransactionStats[]> {
+    return this.transactions.transactionStats();
+  }
 
   /** Creates a topic; calling again with the same queue count is a no-op, another count is a TopicConflictError. */
   async createTopic(name: string, options: { queues?: number } = {}): Promise<void> {

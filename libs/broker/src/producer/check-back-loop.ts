@@ -1,0 +1,144 @@
+import type { BrokerContext } from '../broker-context';
+import { errorText } from '../logger';
+import { toMessageView } from '../store/rows';
+import {
+  ClaimedHalf,
+  claimDueHalves,
+  leaveProducerGroup,
+  nextHalfDue,
+  producerHeartbeat,
+  recordInconclusiveChecks,
+  ResolveResult,
+} from '../store/transaction-statements';
+import { trackResource, untrackResource } from '../util/resources';
+import { WakeSignal } from '../util/wake-signal';
+import type { ResolvedTransactionProducerOptions, TransactionResolution } from './transaction-producer';
+
+const CLAIM_BATCH = 64;
+
+/**
+ * One member's check-back duty: claim due halves of its group (a lease per half,
+ * SKIP LOCKED, so members never check one half at once and a dead member's claims
+ * expire), ask the checker with bounded concurrency and a timeout, and resolve,
+ * re-schedule or park. Sleeps until the group's next due half; woken early when a
+ * nearer one is stored.
+ */
+export class CheckBackLoop {
+  private readonly signal = new WakeSignal();
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private checksSinceHeartbeat = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly options: ResolvedTransactionProducerOptions,
+    private readonly clientId: string,
+    private readonly resolve: (transactionId: string, outcome: 'COMMIT' | 'ROLLBACK') => Promise<ResolveResult>,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.beat();
+    trackResource(this, `TransactionProducer(group=${this.options.group}, client=${this.clientId})`);
+    this.heartbeat = setInterval(() => void this.beat(), this.ctx.options.heartbeatInterval);
+    this.unsubscribe = this.ctx.listener.subscribe(this.ctx.channels.halves, (payload) => {
+      const [group, ms] = payload.split(' ');
+      if (payload === '*' || (group === this.options.group && Date.now() + Number(ms) < this.wakeAt)) this.signal.wake();
+    });
+    if (this.options.runCheckBack) this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.unsubscribe?.();
+    this.signal.wake();
+    await this.running;
+    try {
+      await leaveProducerGroup(this.ctx.pool, this.options.group, this.clientId);
+    } catch (error) {
+      this.ctx.options.logger.log('warn', 'leaving the producer group failed; claims will expire', { group: this.options.group, error: errorText(error) });
+    }
+    untrackResource(this);
+  }
+
+  private async beat(): Promise<void> {
+    const checks = this.checksSinceHeartbeat;
+    this.checksSinceHeartbeat = 0;
+    try {
+      await producerHeartbeat(this.ctx.pool, this.options.group, this.clientId, this.ctx.options.sessionTimeout, checks);
+    } catch (error) {
+      this.checksSinceHeartbeat += checks;
+      this.ctx.options.logger.log('warn', 'producer heartbeat failed', { group: this.options.group, error: errorText(error) });
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { pollInterval, logger } = this.ctx.options;
+    while (!this.stopped) {
+      let sleep = pollInterval;
+      try {
+        const claimed = await claimDueHalves(this.ctx.pool, this.options.group, this.clientId, this.options.checkTimeout + this.ctx.options.sessionTimeout, CLAIM_BATCH);
+        if (claimed.length > 0) await this.checkAll(claimed);
+        if (claimed.length === CLAIM_BATCH) continue;
+        const next = await nextHalfDue(this.ctx.pool, this.options.group);
+        if (next !== null) sleep = Math.min(pollInterval, Math.max(0, Math.ceil(next)));
+      } catch (error) {
+        logger.log('warn', 'check-back pass failed; will retry', { group: this.options.group, error: errorText(error) });
+      }
+      if (this.stopped) break;
+      this.wakeAt = Date.now() + sleep;
+      if (sleep > 0) await this.signal.wait(sleep);
+      this.wakeAt = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Checks claimed halves, `checkConcurrency` at a time; inconclusive ones are re-scheduled together. */
+  private async checkAll(claimed: ClaimedHalf[]): Promise<void> {
+    const inconclusive: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < claimed.length && !this.stopped) {
+        const half = claimed[next];
+        next += 1;
+        const answer = await this.ask(half);
+        this.checksSinceHeartbeat += 1;
+        if (answer === 'UNKNOWN') {
+          inconclusive.push(half.transaction_id);
+          continue;
+        }
+        try {
+          await this.resolve(half.transaction_id, answer);
+        } catch (error) {
+          // resolved meanwhile by its own producer (or an operator): nothing left to do
+          this.ctx.options.logger.log('info', 'check-back outcome not applied', { transactionId: half.transaction_id, error: errorText(error) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.checkConcurrency, claimed.length) }, worker));
+    if (inconclusive.length > 0) {
+      await recordInconclusiveChecks(this.ctx.pool, inconclusive, this.clientId, this.options.checkInterval, this.options.maxChecks);
+    }
+  }
+
+  private async ask(half: ClaimedHalf): Promise<TransactionResolution> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const answer = await Promise.race([
+        Promise.resolve(this.options.checker({ ...toMessageView(half), transactionId: half.transaction_id })),
+        new Promise<TransactionResolution>((resolve) => {
+          timer = setTimeout(() => resolve('UNKNOWN'), this.options.checkTimeout);
+        }),
+      ]);
+      return answer === 'COMMIT' || answer === 'ROLLBACK' ? answer : 'UNKNOWN';
+    } catch (error) {
+      this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', { group: this.options.group, transactionId: half.transaction_id, error: errorText(error) });
+      return 'UNKNOWN';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { BrokerContext } from '../broker-context';
+import { boolOption, intOption } from '../broker-options';
+import { IllegalStateError } from '../errors/illegal-state.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { TransactionAlreadyResolvedError } from '../errors/transaction-already-resolved.error';
+import { TransactionNotFoundError } from '../errors/transaction-not-found.error';
+import type { Message, MessageView, SendReceipt } from '../message';
+import { toOutgoingMessage } from '../message-validation';
+import { HalfToStore, insertHalves, resolveHalves, ResolveResult } from '../store/transaction-statements';
+import { isValidGroupName } from '../topic-name';
+import { GroupCommit } from '../util/group-commit';
+import { fnv1a } from '../util/hash';
+import { CheckBackLoop } from './check-back-loop';
+
+export type TransactionResolution = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
+/** Answers a check-back: did the local transaction of this half message commit? */
+export type TransactionChecker = (message: MessageView & { transactionId: string }) => Promise<TransactionResolution> | TransactionResolution;
+
+export interface TransactionProducerOptions {
+  /** Producer group; any live member may answer the group's check-backs. Required. */
+  group: string;
+  /** Answers check-backs. Required. */
+  checker: TransactionChecker;
+  /** A half unresolved this long is checked back, ms. Default 6 000. */
+  transactionTimeout?: number;
+  /** Between checks of a half that stays UNKNOWN, ms. Default 60 000. */
+  checkInterval?: number;
+  /** Checks before a half is parked for an operator. Default 15. */
+  maxChecks?: number;
+  /** A checker call taking longer counts as UNKNOWN, ms. Default 10 000. */
+  checkTimeout?: number;
+  /** Checker calls running at once in this member. Default 8. */
+  checkConcurrency?: number;
+  /** Run this member's check-back loop (after `start()`). Default true. */
+  runCheckBack?: boolean;
+}
+
+export interface ResolvedTransactionProducerOptions {
+  group: string;
+  checker: TransactionChecker;
+  transactionTimeout: number;
+  checkInterval: number;
+  maxChecks: number;
+  checkTimeout: number;
+  checkConcurrency: number;
+  runCheckBack: boolean;
+}
+
+export interface HalfReceipt {
+  msgId: string;
+  transactionId: string;
+}
+
+function resolveOptions(options: TransactionProducerOptions): ResolvedTransactionProducerOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
+  if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+  if (typeof options.checker !== 'function') throw new InvalidOptionsError('checker', 'must be a function returning COMMIT, ROLLBACK or UNKNOWN');
+  return {
+    group: options.group,
+    checker: options.checker,
+    transactionTimeout: intOption(options.transactionTimeout, 'transactionTimeout', 6_000, 1, 7 * 86_400_000),
+    checkInterval: intOption(options.checkInterval, 'checkInterval', 60_000, 1, 7 * 86_400_000),
+    maxChecks: intOption(options.maxChecks, 'maxChecks', 15, 1, 10_000),
+    checkTimeout: intOption(options.checkTimeout, 'checkTimeout', 10_000, 1, 3_600_000),
+    checkConcurrency: intOption(options.checkConcurrency, 'checkConcurrency', 8, 1, 1_000),
+    runCheckBack: boolOption(options.runCheckBack, 'runCheckBack', true),
+  };
+}
+
+/**
+ * Sends transactional (half) messages: `sendHalf` stores the message durable and
+ * invisible, `commit` makes it visible (appended in the same broker transaction
+ * that removes the half), `rollback` discards it. After `start()` this member
+ * also answers its group's check-backs for halves left unresolved.
+ */
+export class TransactionProducer {
+  readonly group: string;
+  readonly clientId: string;
+  private readonly options: ResolvedTransactionProducerOptions;
+  private readonly halves: GroupCommit<HalfToStore, void>;
+  private readonly resolutions: { COMMIT: GroupCommit<string, ResolveResult>; ROLLBACK: GroupCommit<string, ResolveResult> };
+  private readonly roundRobin = new Map<string, number>();
+  private loop: CheckBackLoop | null = null;
+
+  /** @internal use `broker.transactionProducer(...)` */
+  constructor(private readonly ctx: BrokerContext, options: TransactionProducerOptions) {
+    this.options = resolveOptions(options);
+    this.group = this.options.group;
+    this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
+    const { pool, options: brokerOptions } = ctx;
+    this.halves = new GroupCommit<HalfToStore, void>(async (batch) => {
+      await insertHalves(pool, batch);
+      return batch.map(() => undefined);
+    }, brokerOptions.maxBatchSize);
+    const resolver = (outcome: 'COMMIT' | 'ROLLBACK') => new GroupCommit<string, ResolveResult>((ids) => resolveHalves(pool, ids, outcome, this.clientId), brokerOptions.maxBatchSize);
+    this.resolutions = { COMMIT: resolver('COMMIT'), ROLLBACK: resolver('ROLLBACK') };
+  }
+
+  /** Joins the producer group and starts answering its check-backs. */
+  async start(): Promise<void> {
+    this.ctx.assertOpen('start a transaction producer');
+    if (this.loop) throw new IllegalStateError(`transaction producer of group "${this.group}"`, 'started', 'start');
+    this.loop = new CheckBackLoop(this.ctx, this.options, this.clientId, (id, outcome) => this.resolve(id, outcome));
+    await this.loop.start();
+  }
+
+  /** Leaves the group (its claimed halves go back to the others at once) and waits for running checks. */
+  async shutdown(): Promise<void> {
+    await this.loop?.stop();
+    await this.halves.drain();
+    await this.resolutions.COMMIT.drain();
+    await this.resolutions.ROLLBACK.drain();
+  }
+
+  /** Stores a half message: durable once this resolves, invisible until committed. */
+  async sendHalf(message: Message, options: { transactionTimeout?: number } = {}): Promise<HalfReceipt> {
+    this.ctx.assertOpen('send');
+    const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
+    const transactionTimeout = intOption(options.transactionTimeout, 'transactionTimeout', this.options.transactionTimeout, 1, 7 * 86_400_000);
+    const queues = await this.ctx.routes.queueCount(outgoing.topic);
+    const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
+    const transactionId = randomUUID();
+    await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
+    return { msgId: outgoing.msgId, transactionId };
+  }
+
+  /** Makes the half visible, once; committing again is a no-op, committing a rolled-back one an error. */
+  async commit(transactionId: string): Promise<SendReceipt> {
+    const result = await this.resolve(transactionId, 'COMMIT');
+    return { msgId: result.msgId ?? '', topic: result.topic ?? '', queueId: result.queueId ?? -1, queueOffset: result.queueOffset ?? -1 };
+  }
+
+  /** Discards the half; rolling back again is a no-op, rolling back a committed one an error. */
+  async rollback(transactionId: string): Promise<void> {
+    await this.resolve(transactionId, 'ROLLBACK');
+  }
+
+  private async resolve(transactionId: string, outcome: 'COMMIT' | 'ROLLBACK'): Promise<ResolveResult> {
+    this.ctx.assertOpen(outcome === 'COMMIT' ? 'commit' : 'roll back');
+    if (typeof transactionId !== 'string' || transactionId.length === 0 || transactionId.length > 128) {
+      throw new InvalidOptionsError('transactionId', 'must be the transactionId returned by sendHalf');
+    }
+    const [result] = await this.resolutions[outcome].submit([transactionId]);
+    if (result.status === 'NOT_FOUND') throw new TransactionNotFoundError(transactionId);
+    if (result.status === 'CONFLICT') throw new TransactionAlreadyResolvedError(transactionId, outcome === 'COMMIT' ? 'ROLLBACK' : 'COMMIT');
+    return result;
+  }
+
+  private nextQueue(topic: string, queues: number): number {
+    const next = ((this.roundRobin.get(topic) ?? -1) + 1) % queues;
+    this.roundRobin.set(topic, next);
+    return next;
+  }
+}
+

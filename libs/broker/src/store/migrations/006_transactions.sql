@@ -1,0 +1,106 @@
+-- Transactional (half) messages. A half is durable and invisible; commit appends
+-- it to its queue in the same transaction that deletes it, rollback deletes it.
+-- Check-backs claim due halves with a lease (FOR UPDATE SKIP LOCKED), so two
+-- members of a producer group never check the same half at once.
+CREATE TABLE half_messages (
+  transaction_id  text PRIMARY KEY,
+  producer_group  text NOT NULL,
+  topic           text NOT NULL,
+  queue_id        int NOT NULL,
+  msg_id          text NOT NULL,
+  tag             text,
+  keys            text[],
+  message_group   text,
+  properties      jsonb,
+  body            bytea NOT NULL,
+  born_at         timestamptz NOT NULL,
+  delay_ms        bigint NOT NULL DEFAULT 0,
+  state           text NOT NULL DEFAULT 'PENDING' CHECK (state IN ('PENDING', 'PARKED')),
+  check_after     timestamptz NOT NULL,
+  checks          int NOT NULL DEFAULT 0,
+  claimed_by      text,
+  claim_until     timestamptz,
+  created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX half_messages_due_idx ON half_messages (producer_group, check_after) WHERE state = 'PENDING';
+
+-- Outcomes, for idempotent commit/rollback and typed errors on contradictions.
+CREATE TABLE resolved_transactions (
+  transaction_id  text PRIMARY KEY,
+  producer_group  text NOT NULL,
+  outcome         text NOT NULL CHECK (outcome IN ('COMMIT', 'ROLLBACK')),
+  msg_id          text NOT NULL,
+  topic           text NOT NULL,
+  resolved_by     text NOT NULL,
+  resolved_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- Live transaction producers, so halves wait (without spending checks) while nobody could answer.
+CREATE TABLE producer_members (
+  producer_group  text NOT NULL,
+  client_id       text NOT NULL,
+  lease_until     timestamptz NOT NULL,
+  PRIMARY KEY (producer_group, client_id)
+);
+
+CREATE TABLE producer_groups (
+  producer_group    text PRIMARY KEY,
+  checks_performed  bigint NOT NULL DEFAULT 0
+);
+
+-- Resolves halves in one transaction: commit appends (or schedules, when delayed)
+-- and records the outcome; rollback records it. Per transaction id the result is
+-- 'DONE', 'ALREADY' (same outcome earlier), 'CONFLICT' (the other outcome earlier)
+-- or 'NOT_FOUND', with the msgId and, for an append, queue and offset.
+CREATE FUNCTION resolve_halves(p_ids text[], p_outcome text, p_by text)
+RETURNS TABLE (transaction_id text, status text, msg_id text, topic text, queue_id int, queue_offset bigint)
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+#variable_conflict use_column
+DECLARE
+  a_topic text[]; a_queue int[]; a_msg text[]; a_tag text[]; a_keys jsonb[]; a_group text[];
+  a_props jsonb[]; a_body bytea[]; a_born timestamptz[]; a_rc int[]; a_origin text[]; a_ids text[];
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS herald_resolved (transaction_id text, msg_id text, topic text, queue_id int, queue_offset bigint, delayed boolean) ON COMMIT DELETE ROWS;
+
+  WITH gone AS (
+    DELETE FROM half_messages h WHERE h.transaction_id = ANY (p_ids) RETURNING h.*
+  ), recorded AS (
+    INSERT INTO resolved_transactions (transaction_id, producer_group, outcome, msg_id, topic, resolved_by)
+    SELECT g.transaction_id, g.producer_group, p_outcome, g.msg_id, g.topic, p_by FROM gone g
+  ), scheduled AS (
+    INSERT INTO scheduled_messages (topic, queue_id, msg_id, tag, keys, message_group, properties, body, born_at,
+                                    reconsume_times, origin_topic, due_at)
+    SELECT g.topic, g.queue_id, g.msg_id, g.tag, g.keys, g.message_group, g.properties, g.body, g.born_at, 0, NULL,
+           clock_timestamp() + g.delay_ms * interval '1 millisecond'
+    FROM gone g WHERE p_outcome = 'COMMIT' AND g.delay_ms > 0
+  ), kept AS (
+    INSERT INTO herald_resolved SELECT g.transaction_id, g.msg_id, g.topic, g.queue_id, NULL, g.delay_ms > 0 FROM gone g RETURNING 1
+  )
+  SELECT array_agg(g.topic ORDER BY g.created_at), array_agg(g.queue_id ORDER BY g.created_at), array_agg(g.msg_id ORDER BY g.created_at),
+         array_agg(g.tag ORDER BY g.created_at), array_agg(to_jsonb(g.keys) ORDER BY g.created_at),
+         array_agg(g.message_group ORDER BY g.created_at), array_agg(g.properties ORDER BY g.created_at),
+         array_agg(g.body ORDER BY g.created_at), array_agg(g.born_at ORDER BY g.created_at),
+         array_agg(0 ORDER BY g.created_at), array_agg(NULL::text ORDER BY g.created_at), array_agg(g.transaction_id ORDER BY g.created_at)
+    INTO a_topic, a_queue, a_msg, a_tag, a_keys, a_group, a_props, a_body, a_born, a_rc, a_origin, a_ids
+  FROM gone g WHERE p_outcome = 'COMMIT' AND g.delay_ms = 0;
+
+  IF a_topic IS NOT NULL THEN
+    UPDATE herald_resolved r SET queue_offset = a.queue_offset
+    FROM (SELECT x.ord, x.queue_offset FROM append_messages(a_topic, a_queue, a_msg, a_tag, a_keys, a_group, a_props, a_body,
+                                                            a_born, a_rc, a_origin) x) a
+    WHERE r.transaction_id = a_ids[a.ord];
+  END IF;
+
+  RETURN QUERY
+  SELECT i.id,
+         CASE WHEN r.transaction_id IS NOT NULL THEN 'DONE'
+              WHEN t.outcome = p_outcome THEN 'ALREADY'
+              WHEN t.outcome IS NOT NULL THEN 'CONFLICT'
+              ELSE 'NOT_FOUND' END,
+         coalesce(r.msg_id, t.msg_id), coalesce(r.topic, t.topic), r.queue_id, CASE WHEN r.delayed THEN -1 ELSE r.queue_offset END
+  FROM unnest(p_ids) AS i (id)
+  LEFT JOIN herald_resolved r ON r.transaction_id = i.id
+  LEFT JOIN resolved_transactions t ON t.transaction_id = i.id AND r.transaction_id IS NULL;
+  DELETE FROM herald_resolved;
+END
+$fn$;
