@@ -46,8 +46,7 @@ describe('retention', () => {
     expect(queues.map((q) => q.minOffset)).toEqual([200, 200]);
     expect(queues.reduce((n, q) => n + q.maxOffset - q.minOffset, 0)).toBe(sentDuring);
 
-    // the broker's own pass deletes nothing more (everything left is young), and a FIRST_OFFSET group starts at the min
-    expect(await broker.retention.runOnce()).toBe(0);
+    // a FIRST_OFFSET group starts at the new min offset (the second test covers the broker's own pass)
     const bodies: string[] = [];
     const consumer = broker.pushConsumer({ group: uniqueName('late'), subscriptions: { [topic]: '*' }, consumeFromWhere: 'FIRST_OFFSET', handler: (m) => void bodies.push(m.body.toString()) });
     await consumer.start();
