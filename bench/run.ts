@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { databaseUrl, openDevPostgres, recreateDatabase } from '@herald/embedded-pg';
-import { batchSends, drain, live, LiveResult, ScenarioSizes, singleSends } from './scenarios';
+import { batchSends, drain, live, LiveResult, ScenarioSizes, singleSends, transactionalSends } from './scenarios';
 import { formatNumber, formatSummary, Summary, summarize } from './stats';
 import { GraphileWorkerSystem } from './systems/graphile-worker';
 import { HeraldSystem } from './systems/herald';
@@ -19,7 +19,7 @@ import { PgBossSystem } from './systems/pg-boss';
 import type { QueueSystem } from './systems/system';
 
 const SYSTEMS: Record<string, { database: string; open: (url: string) => Promise<QueueSystem> }> = {
-  herald: { database: 'bench_herald', open: (url) => HeraldSystem.open(url) },
+  herald: { database: 'bench_herald', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_local')) },
   'pg-boss': { database: 'bench_pgboss', open: (url) => PgBossSystem.open(url) },
   'graphile-worker': { database: 'bench_graphile', open: (url) => GraphileWorkerSystem.open(url) },
 };
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   const metrics: Metric[] = [
     { key: 'single', label: 'single sends, 32 callers (msg/s)', higherIsBetter: true },
     { key: 'batch', label: 'batch send, 1 000 per call (msg/s)', higherIsBetter: true },
+    { key: 'transactional', label: 'transactional: half + local tx + commit, 32 callers (msg/s)', higherIsBetter: true },
     { key: 'drain', label: `drain ${sizes.n.toLocaleString('en-US')} (msg/s)`, higherIsBetter: true },
     ...sizes.liveRates.flatMap((rate) => [
       { key: `live${rate}.p50`, label: `live ${rate}/s: p50 (ms)`, higherIsBetter: false },
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     for (const name of names) {
       const { database, open } = SYSTEMS[name];
       await recreateDatabase(postgres.url, database);
+      if (name === 'herald') await recreateDatabase(postgres.url, 'bench_herald_local');
       systems.push(await open(databaseUrl(postgres.url, database)));
     }
     let run = 0;
@@ -109,6 +111,11 @@ async function main(): Promise<void> {
         if (batch !== null) {
           record(system.name, 'batch', batch);
           log('batch send', `${formatNumber(batch)} msg/s`);
+        }
+        const transactional = await measure('transactional', () => transactionalSends(system, tag('tx'), sizes));
+        if (transactional !== null) {
+          record(system.name, 'transactional', transactional);
+          log('transactional', `${formatNumber(transactional)} msg/s`);
         }
         const drained = await measure('drain', () => drain(system, tag('drain'), sizes));
         if (drained !== null) {

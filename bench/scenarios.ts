@@ -53,6 +53,26 @@ export async function singleSends(system: QueueSystem, run: string, { n }: Scena
   return rate;
 }
 
+/** N transactional messages (half, local transaction in another database, commit), 32 concurrent callers: messages/s. */
+export async function transactionalSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number | null> {
+  const send = system.sendTransactional?.bind(system);
+  if (!send) return null;
+  await system.prepare(run);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < n) {
+        next += 1;
+        await send(message(next));
+      }
+    }),
+  );
+  const rate = n / ((performance.now() - started) / 1000);
+  await system.cleanUp();
+  return rate;
+}
+
 /** N messages sent 1 000 per call: messages/s. */
 export async function batchSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
   await system.prepare(run);

@@ -1,4 +1,5 @@
-import { Broker, ConsoleLogger, Producer, PushConsumer } from '@herald/broker';
+import { Pool } from 'pg';
+import { Broker, ConsoleLogger, Producer, PushConsumer, TransactionProducer } from '@herald/broker';
 import { BenchMessage, encode, QueueSystem } from './system';
 
 /** Herald: group-committed sends, one push consumer (32 handlers, 256-message pulls). */
@@ -8,12 +9,36 @@ export class HeraldSystem implements QueueSystem {
   private topic = '';
   private producer!: Producer;
   private consumer: PushConsumer | null = null;
+  private readonly tx: TransactionProducer;
 
-  private constructor(private readonly broker: Broker) {}
+  private constructor(
+    private readonly broker: Broker,
+    /** The "service's own database" of the transactional scenario: a separate database. */
+    private readonly local: Pool,
+  ) {
+    this.tx = broker.transactionProducer({ group: 'bench-tx', checker: () => 'UNKNOWN' });
+  }
 
-  static async open(url: string): Promise<HeraldSystem> {
+  static async open(url: string, localUrl: string): Promise<HeraldSystem> {
     const broker = await Broker.connect({ connectionString: url, poolSize: 20, logger: new ConsoleLogger('error') });
-    return new HeraldSystem(broker);
+    const local = new Pool({ connectionString: localUrl, max: 32 });
+    local.on('error', () => undefined);
+    await local.query('CREATE TABLE IF NOT EXISTS orders (transaction_id text PRIMARY KEY, seq int NOT NULL)');
+    return new HeraldSystem(broker, local);
+  }
+
+  /** sendHalf, then a local transaction that records the order, then commit. */
+  async sendTransactional(message: BenchMessage): Promise<void> {
+    const half = await this.tx.sendHalf({ topic: this.topic, body: encode(message) });
+    const client = await this.local.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('INSERT INTO orders (transaction_id, seq) VALUES ($1, $2)', [half.transactionId, message.seq]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await this.tx.commit(half.transactionId);
   }
 
   async prepare(run: string): Promise<void> {
@@ -53,5 +78,6 @@ export class HeraldSystem implements QueueSystem {
 
   async close(): Promise<void> {
     await this.broker.close();
+    await this.local.end();
   }
 }

@@ -16,6 +16,11 @@ export interface QueueSystem {
   /** Starts consuming the prepared queue; `onMessage` is the no-op handler's only work. */
   startWorker(onMessage: (message: BenchMessage) => void): Promise<void>;
   stopWorker(): Promise<void>;
+  /**
+   * Transactional send where the system has one: store the message invisibly, run a
+   * local transaction in the service's own database, then make the message visible.
+   */
+  sendTransactional?(message: BenchMessage): Promise<void>;
   /** Removes what the run left behind, so runs do not slow each other down. */
   cleanUp(): Promise<void>;
   close(): Promise<void>;
