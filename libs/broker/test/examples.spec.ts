@@ -36,4 +36,15 @@ describe('documentation examples', () => {
       await child.kill();
     }
   });
+
+  it('the README transactional example commits its half message', async () => {
+    const child = ChildScript.start('libs/broker/examples/transactional.ts', { BROKER_URL: db.url });
+    try {
+      await child.waitForLine(/^pending halves: 0$/, 30_000);
+      expect(child.lines.some((line) => /^committed [0-9A-F]{32} at offset \d+$/.test(line))).toBe(true);
+      expect((await child.exited).code).toBe(0);
+    } finally {
+      await child.kill();
+    }
+  });
 });
