@@ -41,6 +41,25 @@ describe('transactional (half) messages', () => {
     expect(trace?.trace.stored).toHaveLength(1);
   });
 
+  it('delay and messageGroup work on transactional messages too', async () => {
+    const broker = await openBroker({ delayLevels: [300, 600, 900, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000] });
+    const topic = uniqueName('tx-delay');
+    await broker.admin.createTopic(topic, { queues: 8 });
+    const got: { message: MessageView; at: number }[] = [];
+    const consumer = broker.pushConsumer({ group: uniqueName('later'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push({ message: m, at: Date.now() }) });
+    await consumer.start();
+    const tx = broker.transactionProducer({ group: uniqueName('tx-delayers'), checker: () => 'UNKNOWN' });
+    const plain = await broker.producer({ group: 'p' }).send({ topic, body: 'same group', messageGroup: 'order-9' });
+    const delayed = await tx.sendHalf({ topic, body: 'delayed', delayLevel: 1, messageGroup: 'order-9' });
+    const committedAt = Date.now();
+    const receipt = await tx.commit(delayed.transactionId);
+    expect(receipt.queueOffset).toBe(-1);
+    await waitFor(() => got.length === 2, { what: 'both delivered' });
+    const late = got.find((g) => g.message.msgId === delayed.msgId)!;
+    expect(late.at - committedAt).toBeGreaterThanOrEqual(300 - 5);
+    expect(late.message.queueId).toBe(plain.queueId);
+  });
+
   it('check-back resolves a forgotten half through the checker: COMMIT and ROLLBACK', async () => {
     const broker = await openBroker();
     const topic = uniqueName('checked');

@@ -61,6 +61,7 @@ DECLARE
   a_ids text[]; a_topic text[]; a_queue int[]; a_msg text[]; a_tag text[]; a_keys jsonb[]; a_group text[];
   a_props jsonb[]; a_body bytea[]; a_born timestamptz[]; a_rc int[]; a_origin text[];
   v_offsets bigint[];
+  v_min_delay bigint;
 BEGIN
   WITH gone AS (
     DELETE FROM half_messages h WHERE h.transaction_id = ANY (p_ids) RETURNING h.*
@@ -89,10 +90,16 @@ BEGIN
          array_agg(g.body ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
          array_agg(g.born_at ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
          array_agg(0 ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
-         array_agg(NULL::text ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0)
+         array_agg(NULL::text ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
+         min(g.delay_ms) FILTER (WHERE g.delay_ms > 0)
     INTO g_ids, g_msg, g_topic, g_queue, g_delayed,
-         a_ids, a_topic, a_queue, a_msg, a_tag, a_keys, a_group, a_props, a_body, a_born, a_rc, a_origin
+         a_ids, a_topic, a_queue, a_msg, a_tag, a_keys, a_group, a_props, a_body, a_born, a_rc, a_origin, v_min_delay
   FROM gone g;
+
+  IF p_outcome = 'COMMIT' AND v_min_delay IS NOT NULL THEN
+    -- wake the schedulers: a committed delayed message is due in v_min_delay ms
+    PERFORM pg_notify('herald_' || current_schema() || '_sched', v_min_delay::text);
+  END IF;
 
   IF p_outcome = 'COMMIT' AND a_ids IS NOT NULL THEN
     SELECT array_agg(x.queue_offset ORDER BY x.ord) INTO v_offsets
