@@ -68,4 +68,18 @@ describe('retention', () => {
     expect((await broker.admin.listTopics()).find((x) => x.name === topic)!.queues[0]).toEqual({ queueId: 0, minOffset: 3_000, maxOffset: 3_001 });
     await expect(openBroker({ retention: 0 })).rejects.toMatchObject({ field: 'retention' });
   });
+
+  it('also forgets old transaction outcomes, so the idempotence record does not grow forever', async () => {
+    const broker = await openBroker({ retention: 200, runRetention: false });
+    const topic = uniqueName('tx-retention');
+    await broker.admin.createTopic(topic, { queues: 1 });
+    const tx = broker.transactionProducer({ group: uniqueName('forgetful'), checker: () => 'UNKNOWN' });
+    const half = await tx.sendHalf({ topic, body: 'x' });
+    await tx.commit(half.transactionId);
+    await tx.commit(half.transactionId); // still remembered: idempotent
+    const t = Date.now();
+    await waitFor(() => Date.now() > t + 250, { what: 'past the retention' });
+    await broker.retention.runOnce();
+    await expect(tx.commit(half.transactionId)).rejects.toMatchObject({ code: 'TRANSACTION_NOT_FOUND' });
+  });
 });

@@ -1,6 +1,7 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { deleteExpiredMessages } from '../store/statements';
+import { deleteOldTransactionRecords } from '../store/transaction-statements';
 
 const BATCH = 1_000;
 
@@ -31,15 +32,19 @@ export class RetentionCleaner {
     await this.running;
   }
 
-  /** Deletes everything expired now (batch after batch). Returns how many messages went. */
+  /**
+   * Deletes everything expired now (batch after batch): messages, and transaction
+   * outcomes kept for idempotent commits. Returns how many messages went.
+   */
   async runOnce(): Promise<number> {
     const cutoff = new Date(Date.now() - this.ctx.options.retention);
     let total = 0;
     for (;;) {
       const deleted = await deleteExpiredMessages(this.ctx.pool, cutoff, BATCH);
-      if (deleted <= 0) return total;
-      total += deleted;
-      if (deleted < BATCH) return total;
+      if (deleted > 0) total += deleted;
+      if (deleted < BATCH) break;
     }
+    while ((await deleteOldTransactionRecords(this.ctx.pool, cutoff, BATCH)) === BATCH);
+    return total;
   }
 }

@@ -1,4 +1,5 @@
 /** Statements of admin and control-plane operations (not on the hot path). */
+import type { Pool } from 'pg';
 import type { Db } from './statements';
 import type { MessageRow } from './rows';
 
@@ -188,25 +189,36 @@ export async function dlqMessages(db: Db, dlqTopic: string, msgIds: readonly str
  * Points a group at the first message of each queue of `topic` stored at or after
  * `timestamp`, and takes the queues' locks away, so members reload the offsets
  * (without a restart) on their next rebalance, which the notification triggers.
+ * The locks go first, in their own statement: an offset commit holds them FOR
+ * SHARE, so it either finishes before the reset writes offsets or finds no lock.
  */
-export async function resetGroupOffsets(db: Db, group: string, topic: string, timestamp: Date): Promise<{ queue_id: number; committed_offset: string }[]> {
-  const { rows } = await db.query<{ queue_id: number; committed_offset: string }>(
-    `WITH target AS (
-       SELECT qu.queue_id,
-              coalesce((SELECT min(m.queue_offset) FROM messages m
-                        WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= $3), qu.next_offset) AS off
-       FROM queues qu WHERE qu.topic = $2
-     ), up AS (
-       INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
-       SELECT $1, $2, queue_id, off, now() FROM target
-       ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
-       RETURNING o.queue_id, o.committed_offset
-     ), unlocked AS (
-       DELETE FROM queue_locks WHERE group_name = $1 AND topic = $2
-     )
-     SELECT up.queue_id, up.committed_offset, pg_notify('herald_' || current_schema() || '_group', $1) IS NULL AS notified
-     FROM up ORDER BY up.queue_id`,
-    [group, topic, timestamp],
-  );
-  return rows;
+export async function resetGroupOffsets(pool: Pool, group: string, topic: string, timestamp: Date): Promise<{ queue_id: number; committed_offset: string }[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('DELETE FROM queue_locks WHERE group_name = $1 AND topic = $2', [group, topic]);
+    const { rows } = await client.query<{ queue_id: number; committed_offset: string }>(
+      `WITH target AS (
+         SELECT qu.queue_id,
+                coalesce((SELECT min(m.queue_offset) FROM messages m
+                          WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= $3), qu.next_offset) AS off
+         FROM queues qu WHERE qu.topic = $2
+       ), up AS (
+         INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
+         SELECT $1, $2, queue_id, off, now() FROM target
+         ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
+         RETURNING o.queue_id, o.committed_offset
+       )
+       SELECT up.queue_id, up.committed_offset FROM up ORDER BY up.queue_id`,
+      [group, topic, timestamp],
+    );
+    await client.query("SELECT pg_notify('herald_' || current_schema() || '_group', $1)", [group]);
+    await client.query('COMMIT');
+    return rows;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }

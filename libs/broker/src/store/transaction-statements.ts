@@ -190,3 +190,20 @@ export async function transactionStats(db: Db): Promise<TransactionStatsRow[]> {
   );
   return rows;
 }
+
+/** Forgets transaction outcomes older than `cutoff` (a batch), and producer members gone for long. */
+export async function deleteOldTransactionRecords(db: Db, cutoff: Date, batch: number): Promise<number> {
+  const { rows } = await db.query<{ deleted: string }>({
+    name: 'herald_delete_old_transaction_records',
+    text: `WITH old AS (
+             DELETE FROM resolved_transactions WHERE transaction_id IN (
+               SELECT transaction_id FROM resolved_transactions WHERE resolved_at < $1 LIMIT $2)
+             RETURNING 1
+           ), gone_members AS (
+             DELETE FROM producer_members WHERE lease_until < $1
+           )
+           SELECT count(*) AS deleted FROM old`,
+    values: [cutoff, batch],
+  });
+  return Number(rows[0].deleted);
+}
