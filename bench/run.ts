@@ -102,25 +102,17 @@ async function main(): Promise<void> {
             return null;
           }
         };
-        const single = await measure('single sends', () => singleSends(system, tag('single'), sizes));
-        if (single !== null) {
-          record(system.name, 'single', single);
-          log('single sends', `${formatNumber(single)} msg/s`);
-        }
-        const batch = await measure('batch send', () => batchSends(system, tag('batch'), sizes));
-        if (batch !== null) {
-          record(system.name, 'batch', batch);
-          log('batch send', `${formatNumber(batch)} msg/s`);
-        }
-        const transactional = await measure('transactional', () => transactionalSends(system, tag('tx'), sizes));
-        if (transactional !== null) {
-          record(system.name, 'transactional', transactional);
-          log('transactional', `${formatNumber(transactional)} msg/s`);
-        }
-        const drained = await measure('drain', () => drain(system, tag('drain'), sizes));
-        if (drained !== null) {
-          record(system.name, 'drain', drained);
-          log('drain', `${formatNumber(drained)} msg/s`);
+        const throughput: [string, string, () => Promise<number | null>][] = [
+          ['single', 'single sends', () => singleSends(system, tag('single'), sizes)],
+          ['batch', 'batch send', () => batchSends(system, tag('batch'), sizes)],
+          ['transactional', 'transactional', () => transactionalSends(system, tag('tx'), sizes)],
+          ['drain', 'drain', () => drain(system, tag('drain'), sizes)],
+        ];
+        for (const [key, what, scenario] of throughput) {
+          const rate = await measure(what, scenario);
+          if (rate === null) continue;
+          record(system.name, key, rate);
+          log(what, `${formatNumber(rate)} msg/s`);
         }
         for (const rate of sizes.liveRates) {
           // Offering 10 000/s to a system that sends ~1 000/s one by one only measures its backlog for minutes.

@@ -35,28 +35,8 @@ function counter(count: number, timeoutMs: number): { hit: (m: BenchMessage) => 
   };
 }
 
-/** N sends, one message each, from 32 concurrent callers: messages/s. */
-export async function singleSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
-  await system.prepare(run);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < n) {
-        next += 1;
-        await system.sendOne(message(next));
-      }
-    }),
-  );
-  const rate = n / ((performance.now() - started) / 1000);
-  await system.cleanUp();
-  return rate;
-}
-
-/** N transactional messages (half, local transaction in another database, commit), 32 concurrent callers: messages/s. */
-export async function transactionalSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number | null> {
-  const send = system.sendTransactional?.bind(system);
-  if (!send) return null;
+/** Runs `send` for N messages from 32 concurrent callers, each awaiting its send before the next: messages/s. */
+async function fromCallers(system: QueueSystem, run: string, n: number, send: (m: BenchMessage) => Promise<void>): Promise<number> {
   await system.prepare(run);
   let next = 0;
   const started = performance.now();
@@ -71,6 +51,17 @@ export async function transactionalSends(system: QueueSystem, run: string, { n }
   const rate = n / ((performance.now() - started) / 1000);
   await system.cleanUp();
   return rate;
+}
+
+/** N sends, one message each, from 32 concurrent callers: messages/s. */
+export function singleSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
+  return fromCallers(system, run, n, (m) => system.sendOne(m));
+}
+
+/** N transactional messages (half, local transaction in another database, commit), 32 concurrent callers: messages/s. */
+export async function transactionalSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number | null> {
+  const send = system.sendTransactional?.bind(system);
+  return send ? fromCallers(system, run, n, send) : null;
 }
 
 /** N messages sent 1 000 per call: messages/s. */
