@@ -1,4 +1,5 @@
 import { ChildScript } from './child-process';
+import { waitFor } from './wait-for';
 
 /**
  * A PostgreSQL server of the calling test file's own, for tests that crash or
@@ -23,15 +24,9 @@ export class PrivatePostgres {
     this.restarts += 1;
     const expected = this.restarts;
     this.child.send('crash-restart');
-    await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error('PostgreSQL did not restart in 60 s')), 60_000);
-      const check = setInterval(() => {
-        if (this.child.lines.filter((l) => l === 'restarted').length >= expected) {
-          clearTimeout(deadline);
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
+    await waitFor(() => this.child.lines.filter((l) => l === 'restarted').length >= expected, {
+      timeoutMs: 60_000,
+      what: 'PostgreSQL restarted',
     });
   }
 

@@ -72,7 +72,7 @@ export class EmbeddedServer {
   }
 
   /** Immediate shutdown (SIGQUIT): clients are cut off, recovery runs on the next start. */
-  async crash(): Promise<void> {
+  private async crash(): Promise<void> {
     const pid = Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
     process.kill(pid, 'SIGQUIT');
     for (;;) {
@@ -83,10 +83,6 @@ export class EmbeddedServer {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-  }
-
-  async start(): Promise<void> {
-    await this.pg.start();
   }
 
   async stop(): Promise<void> {

@@ -23,7 +23,8 @@ export interface AppendResult {
   queueOffset: number;
 }
 
-function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
+/** The parallel arrays of a message batch, in the parameter order every batched insert uses. */
+export function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
   return [
     messages.map((m) => m.topic),
     messages.map((m) => m.queueId),

@@ -1,6 +1,6 @@
 /** Statements of transactional (half) messages; see 006_transactions.sql. */
-import type { QueuedMessage } from './statements';
-import type { Db } from './statements';
+import { messageArrays } from './statements';
+import type { Db, QueuedMessage } from './statements';
 import type { MessageRow } from './rows';
 
 export interface HalfToStore extends QueuedMessage {
@@ -19,25 +19,18 @@ export async function insertHalves(db: Db, halves: readonly HalfToStore[]): Prom
              SELECT u.tx, u.pg, u.t, u.q, u.mid, u.tg,
                     CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
                     u.mg, u.pr, u.bd, u.ba, u.delay, clock_timestamp() + u.timeout * interval '1 millisecond'
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::jsonb[], $8::text[],
-                         $9::jsonb[], $10::bytea[], $11::timestamptz[], $12::bigint[], $13::bigint[])
-               AS u (tx, pg, t, q, mid, tg, ks, mg, pr, bd, ba, delay, timeout)
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::bytea[],
+                         $9::timestamptz[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+               AS u (t, q, mid, tg, ks, mg, pr, bd, ba, tx, pg, delay, timeout)
              RETURNING producer_group, check_after)
            SELECT pg_notify('herald_' || current_schema() || '_half',
                             producer_group || ' ' || ceil(extract(epoch FROM min(check_after) - clock_timestamp()) * 1000)::bigint)
            FROM ins GROUP BY producer_group`,
     values: [
+      // a half has no reconsume count or origin topic: the message arrays without their last two
+      ...messageArrays(halves).slice(0, 9),
       halves.map((h) => h.transactionId),
       halves.map((h) => h.producerGroup),
-      halves.map((h) => h.topic),
-      halves.map((h) => h.queueId),
-      halves.map((h) => h.msgId),
-      halves.map((h) => h.tag),
-      halves.map((h) => (h.keys ? JSON.stringify(h.keys) : null)),
-      halves.map((h) => h.messageGroup),
-      halves.map((h) => (h.properties ? JSON.stringify(h.properties) : null)),
-      halves.map((h) => h.body),
-      halves.map((h) => h.bornAt),
       halves.map((h) => h.delayMs),
       halves.map((h) => h.transactionTimeout),
     ],
