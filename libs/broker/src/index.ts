@@ -1,5 +1,5 @@
 export { Broker } from './broker';
-export { BrokerOptions, DEFAULT_DELAY_LEVELS } from './broker-options';
+export { BrokerOptions, DEFAULT_DELAY_LEVELS, intOption, boolOption } from './broker-options';
 export { Producer, ProducerOptions } from './producer/producer';
 export {
   TransactionProducer,
@@ -15,7 +15,7 @@ export { Admin, TopicInfo, QueueProgress, GroupMember, DeliveryTrace } from './a
 export { HalfMessageInfo, TransactionStats } from './admin/transaction-admin';
 export { Message, MessageView, SendReceipt } from './message';
 export { MESSAGE_LIMITS } from './message-validation';
-export { BrokerLogger, ConsoleLogger, LogLevel, LogFields } from './logger';
+export { BrokerLogger, ConsoleLogger, LogLevel, LogFields, errorText } from './logger';
 export { HeraldError } from './errors/herald.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';
 export { InvalidTopicNameError } from './errors/invalid-topic-name.error';
@@ -31,5 +31,5 @@ export { BrokerStoreError } from './errors/broker-store.error';
 export { InvalidReceiptHandleError } from './errors/invalid-receipt-handle.error';
 export { TransactionNotFoundError } from './errors/transaction-not-found.error';
 export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
-export { retryTopicOf, dlqTopicOf } from './topic-name';
-export { migrate } from './store/migrator';
+export { retryTopicOf, dlqTopicOf, assertUserTopicName, isValidGroupName } from './topic-name';
+export { migrate, loadMigrations, Migration, MigrationConnection } from './store/migrator';

@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pool, PoolClient } from 'pg';
 import { BrokerStoreError } from '../errors/broker-store.error';
 import { SchemaVersionTooNewError } from '../errors/schema-version.error';
 
@@ -8,6 +7,13 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+}
+
+/** The little migrate() needs of a connection: a pg PoolClient, or an adapter over another driver. */
+export interface MigrationConnection {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+  escapeIdentifier(name: string): string;
+  release(): void;
 }
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
@@ -29,8 +35,8 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
  * a session advisory lock keyed on the schema serialises them, and each migration
  * runs in its own transaction together with its version row.
  */
-export async function migrate(pool: Pool, schema: string, migrations: Migration[] = loadMigrations()): Promise<number> {
-  let client: PoolClient;
+export async function migrate(pool: { connect(): Promise<MigrationConnection> }, schema: string, migrations: Migration[] = loadMigrations()): Promise<number> {
+  let client: MigrationConnection;
   try {
     client = await pool.connect();
   } catch (error) {
@@ -46,10 +52,8 @@ export async function migrate(pool: Pool, schema: string, migrations: Migration[
         `CREATE TABLE IF NOT EXISTS ${ident}.schema_migrations (
            version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
-      const { rows } = await client.query<{ version: number }>(
-        `SELECT coalesce(max(version), 0) AS version FROM ${ident}.schema_migrations`,
-      );
-      const current = rows[0]?.version ?? 0;
+      const { rows } = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${ident}.schema_migrations`);
+      const current = (rows[0] as { version: number } | undefined)?.version ?? 0;
       const newest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
       if (current > newest) throw new SchemaVersionTooNewError(schema, current, newest);
       for (const migration of migrations.filter((m) => m.version > current)) {

@@ -1,0 +1,8 @@
+import { HeraldError } from '@herald/broker';
+
+/** A @MessageListener or @TransactionalMessage cannot be registered as declared. */
+export class InvalidListenerError extends HeraldError {
+  constructor(readonly handler: string, reason: string) {
+    super('INVALID_HANDLER', `Cannot register ${handler}: ${reason}`, { handler, reason });
+  }
+}

@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { MessageListenerOptions } from './decorators/message-listener.decorator';
+import type { TransactionalMessageOptions } from './decorators/transactional-message.decorator';
+import { MESSAGE_LISTENER_METADATA, TRANSACTIONAL_MESSAGE_METADATA } from './herald.constants';
+
+/** The one reader of Herald's decorator metadata. */
+@Injectable()
+export class HeraldMetadataAccessor {
+  constructor(private readonly reflector: Reflector) {}
+
+  transactionalMessage(method: Function): TransactionalMessageOptions | undefined {
+    return this.reflector.get<TransactionalMessageOptions | undefined>(TRANSACTIONAL_MESSAGE_METADATA, method);
+  }
+
+  messageListener(method: Function): MessageListenerOptions | undefined {
+    return this.reflector.get<MessageListenerOptions | undefined>(MESSAGE_LISTENER_METADATA, method);
+  }
+}

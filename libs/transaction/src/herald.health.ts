@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { errorText } from '@herald/broker';
+import { HeraldRuntime } from './herald-runtime';
+import { MessageListenerRegistrar } from './message-listener.registrar';
+
+export interface HeraldHealthOptions {
+  /** Down when a listener group's lag (messages not yet consumed) exceeds this. Default: lag never makes it down. */
+  maxLag?: number;
+  /** Down when more halves of this service's producer group are parked for an operator. Default 0. */
+  maxParkedHalves?: number;
+  /** Down when the broker does not answer within this many ms. Default 3 000. */
+  timeout?: number;
+}
+
+/**
+ * For @nestjs/terminus: broker reachable, per-group lag of this app's listeners,
+ * pending and parked half messages of its producer group.
+ */
+@Injectable()
+export class HeraldHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly runtime: HeraldRuntime,
+    private readonly registrar: MessageListenerRegistrar,
+  ) {}
+
+  async isHealthy(key = 'herald', options: HeraldHealthOptions = {}): Promise<HealthIndicatorResult> {
+    const indicator = this.health.check(key);
+    const { maxLag = Number.POSITIVE_INFINITY, maxParkedHalves = 0, timeout = 3_000 } = options;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const report = await Promise.race([
+        this.report(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
+        }),
+      ]);
+      const laggards = Object.entries(report.lag).filter(([, lag]) => lag > maxLag).map(([group]) => group);
+      if (laggards.length > 0) return indicator.down({ ...report, reason: `lag above ${maxLag} in ${laggards.join(', ')}` });
+      if (report.parkedHalves > maxParkedHalves) return indicator.down({ ...report, reason: `${report.parkedHalves} parked half message(s) need an operator` });
+      return indicator.up(report);
+    } catch (error) {
+      return indicator.down({ reason: `broker unreachable: ${errorText(error)}` });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async report(): Promise<{ lag: Record<string, number>; pendingHalves: number; parkedHalves: number }> {
+    const { admin } = this.runtime.broker;
+    const group = this.runtime.options.producerGroup;
+    const stats = (await admin.transactionStats()).find((s) => s.producerGroup === group);
+    const lag: Record<string, number> = {};
+    for (const consumerGroup of this.registrar.groups) {
+      const progress = await admin.groupProgress(consumerGroup);
+      lag[consumerGroup] = progress.reduce((sum, queue) => sum + queue.lag, 0);
+    }
+    return { lag, pendingHalves: stats?.pending ?? 0, parkedHalves: stats?.parked ?? 0 };
+  }
+}

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { DataSource } from 'typeorm';
+import { HERALD_DATA_SOURCE, HERALD_OPTIONS } from './herald.constants';
+import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS } from './herald.module-definition';
+import { HeraldExplorer } from './herald.explorer';
+import { HeraldHealthIndicator } from './herald.health';
+import { HeraldMetadataAccessor } from './herald-metadata.accessor';
+import { HeraldModuleOptions, ResolvedHeraldOptions, resolveHeraldOptions } from './herald-module-options';
+import { HeraldRuntime, TransactionLogChecker } from './herald-runtime';
+import { MessageListenerRegistrar } from './message-listener.registrar';
+import { ServiceStore } from './store/service-store';
+import { TransactionalMessageSender } from './transactional-message.sender';
+
+/**
+ * Transactional messages and exactly-once listeners for a Nest service with a TypeORM
+ * DataSource. `HeraldModule.forRoot({ broker: { connectionString }, producerGroup })`
+ * or `forRootAsync({ imports, inject, useFactory })`.
+ */
+@Module({
+  imports: [DiscoveryModule, TerminusModule],
+  providers: [
+    { provide: HERALD_OPTIONS, useFactory: (options: HeraldModuleOptions) => resolveHeraldOptions(options), inject: [HERALD_MODULE_OPTIONS] },
+    {
+      provide: HeraldRuntime,
+      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) => new HeraldRuntime(options, new ServiceStore(dataSource, options.schema)),
+      inject: [HERALD_OPTIONS, HERALD_DATA_SOURCE],
+    },
+    { provide: TransactionLogChecker, useFactory: (runtime: HeraldRuntime) => runtime.checker, inject: [HeraldRuntime] },
+    HeraldMetadataAccessor,
+    TransactionalMessageSender,
+    HeraldExplorer,
+    MessageListenerRegistrar,
+    HeraldHealthIndicator,
+  ],
+  exports: [HeraldRuntime, TransactionLogChecker, HeraldHealthIndicator],
+})
+export class HeraldModule extends HeraldConfigurableModule {}

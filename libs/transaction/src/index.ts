@@ -1,0 +1,10 @@
+export { HeraldModule } from './herald.module';
+export { HeraldModuleExtras, HERALD_OPTIONS_TYPE, HERALD_ASYNC_OPTIONS_TYPE } from './herald.module-definition';
+export { HeraldModuleOptions, ResolvedHeraldOptions } from './herald-module-options';
+export { TransactionalMessage, TransactionalMessageOptions, FromResult } from './decorators/transactional-message.decorator';
+export { MessageListener, MessageListenerOptions } from './decorators/message-listener.decorator';
+export { MessageContext } from './message-context';
+export { HeraldHealthIndicator, HeraldHealthOptions } from './herald.health';
+export { HeraldRuntime, TransactionLogChecker } from './herald-runtime';
+export { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
+export { InvalidListenerError } from './errors/invalid-listener.error';

@@ -1,0 +1,104 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { ClsService } from 'nestjs-cls';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { errorText, MessageHandler, PushConsumer } from '@herald/broker';
+import { HERALD_TRANSACTION_HOST } from './herald.constants';
+import { DiscoveredListener, HeraldExplorer } from './herald.explorer';
+import { HeraldRuntime } from './herald-runtime';
+import { decodeBody } from './message-codec';
+import { toMessageContext } from './message-context';
+
+/**
+ * Starts the app's side of Herald once it is bootstrapped (check-back duty, retention,
+ * one push consumer per listener), and stops it in order: consumers drain and commit
+ * their offsets before anything else shuts down, then the producer and the broker.
+ */
+@Injectable()
+export class MessageListenerRegistrar implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly consumers: PushConsumer[] = [];
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private cleaning: Promise<void> = Promise.resolve();
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    private readonly runtime: HeraldRuntime,
+    private readonly explorer: HeraldExplorer,
+    private readonly cls: ClsService,
+    @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+  ) {}
+
+  /** Consumer groups of this app's listeners. */
+  get groups(): string[] {
+    return this.explorer.listeners.map((listener) => listener.options.group);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { producer, broker, options, logger } = this.runtime;
+    await producer.start();
+    this.cleaning = this.runtime.cleanUp();
+    this.retentionTimer = setInterval(() => {
+      this.cleaning = this.cleaning.then(() => this.runtime.cleanUp());
+    }, options.retentionCheckInterval);
+    this.retentionTimer.unref();
+    if (!options.startListeners) return;
+    for (const listener of this.explorer.listeners) {
+      const o = listener.options;
+      const consumer = broker.pushConsumer({
+        group: o.group,
+        subscriptions: { [o.topic]: o.sql !== undefined ? { sql: o.sql } : (o.tag ?? '*') },
+        handler: this.handlerFor(listener),
+        orderly: o.orderly,
+        concurrency: o.concurrency ?? options.concurrency,
+        maxReconsumeTimes: o.maxReconsumeTimes ?? options.maxReconsumeTimes,
+        model: o.model,
+        consumeFromWhere: o.consumeFromWhere ?? 'FIRST_OFFSET',
+      });
+      this.consumers.push(consumer);
+      await consumer.start();
+      logger.log('info', 'listener started', { handler: listener.label, topic: o.topic, group: o.group });
+    }
+  }
+
+  /** Lets in-flight handlers finish and commits their offsets before the app's DataSource closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.consumers.map((consumer) => consumer.shutdown()));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.beforeApplicationShutdown();
+    await this.cleaning;
+    await this.runtime.close();
+  }
+
+  private handlerFor(listener: DiscoveredListener): MessageHandler {
+    const { store, logger } = this.runtime;
+    const { group, model } = listener.options;
+    // broadcast: every instance applies the message, so each keeps its own inbox entries
+    const inboxGroup = model === 'BROADCASTING' ? `${group}@${hostname()}` : group;
+    return async (view) => {
+      const fields = { group, topic: view.topic, msgId: view.msgId, reconsumeTimes: view.reconsumeTimes };
+      try {
+        await this.cls.run({ ifNested: 'override' }, () =>
+          this.txHost.withTransaction(async () => {
+            if (!(await store.claimInbox(this.txHost.tx, inboxGroup, view.msgId, view.topic))) {
+              logger.log('info', 'duplicate delivery skipped', fields);
+              return;
+            }
+            await listener.method.call(listener.instance, decodeBody(view), toMessageContext(view));
+          }),
+        );
+      } catch (error) {
+        logger.log('warn', 'listener failed; rolled back, the broker will retry', { ...fields, handler: listener.label, error: errorText(error) });
+        throw error;
+      }
+    };
+  }
+}

@@ -1,0 +1,142 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { errorText, HalfReceipt, Message } from '@herald/broker';
+import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import type { FromResult, TransactionalMessageOptions } from './decorators/transactional-message.decorator';
+import { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
+import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_TRANSACTION_HOST } from './herald.constants';
+import { HeraldRuntime } from './herald-runtime';
+import { encodeBody } from './message-codec';
+import { bindRepositoriesToTransactions } from './repository-binder';
+
+type Method = (...args: unknown[]) => unknown;
+
+function computed<T>(value: T | FromResult<T> | undefined, result: unknown, args: unknown[]): T | undefined {
+  return typeof value === 'function' ? (value as (...a: unknown[]) => T)(result, ...args) : value;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: unknown } } | null)?.driverError;
+  return (driverError?.code ?? (error as { code?: unknown } | null)?.code) === '23505';
+}
+
+/**
+ * Runs a @TransactionalMessage method: local transaction → method → half message →
+ * transaction-log row → local commit → broker commit. A throw before the local commit
+ * rolls back both; anything lost after it is finished by check-back.
+ */
+@Injectable()
+export class TransactionalMessageSender implements OnModuleInit, EntitySubscriberInterface {
+  /** Halves written inside a caller's own (outer) transaction, resolved when it ends. */
+  private readonly joined = new WeakMap<QueryRunner, (HalfReceipt & { topic: string })[]>();
+
+  constructor(
+    private readonly runtime: HeraldRuntime,
+    private readonly cls: ClsService,
+    @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    @Inject(HERALD_DATA_SOURCE) private readonly dataSource: DataSource,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.dataSource.subscribers.includes(this)) this.dataSource.subscribers.push(this);
+    bindRepositoriesToTransactions(this.dataSource, this.txHost);
+  }
+
+  send(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
+    const run = (): Promise<unknown> => this.sendInTransaction(options, target, method, args);
+    return this.cls.isActive() ? run() : this.cls.run(run);
+  }
+
+  private async sendInTransaction(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
+    const { producer, store, logger } = this.runtime;
+    const joined = this.txHost.isTransactionActive();
+    // written inside the transaction callback, read after it
+    const progress: { half: HalfReceipt | null; committing: boolean } = { half: null, committing: false };
+    let result: unknown;
+    try {
+      result = await this.txHost.withTransaction(async () => {
+        const value = await method.apply(target, args);
+        const half = await producer.sendHalf(this.toMessage(options, value, args));
+        progress.half = half;
+        try {
+          await store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new TransactionCheckedBackError(half.transactionId, options.topic, error);
+          throw error;
+        }
+        if (joined) this.joinOuter({ ...half, topic: options.topic });
+        progress.committing = true;
+        return value;
+      });
+    } catch (error) {
+      // A failed COMMIT may still have committed: only check-back knows. Before it, the
+      // local transaction is surely rolled back, so the half goes too.
+      const receipt = progress.half;
+      if (receipt !== null && !progress.committing) {
+        await producer.rollback(receipt.transactionId).catch((rollbackError: unknown) =>
+          logger.log('warn', 'half rollback failed; check-back will roll it back', { transactionId: receipt.transactionId, topic: options.topic, error: errorText(rollbackError) }),
+        );
+      }
+      throw error;
+    }
+    const receipt = progress.half;
+    if (receipt !== null && !joined) {
+      await producer.commit(receipt.transactionId).catch((error: unknown) =>
+        logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', { transactionId: receipt.transactionId, topic: options.topic, msgId: receipt.msgId, error: errorText(error) }),
+      );
+    }
+    return result;
+  }
+
+  private toMessage(options: TransactionalMessageOptions, value: unknown, args: unknown[]): Message {
+    const { body, encoding } = encodeBody(options.body ? computed(options.body, value, args) : value);
+    return {
+      topic: options.topic,
+      tag: options.tag,
+      body,
+      keys: computed(options.keys, value, args),
+      messageGroup: computed(options.messageGroup, value, args),
+      properties: { ...computed(options.properties, value, args), [ENCODING_PROPERTY]: encoding },
+      delayLevel: options.delayLevel,
+    };
+  }
+
+  private joinOuter(half: HalfReceipt & { topic: string }): void {
+    const runner = this.txHost.tx.queryRunner;
+    if (!runner) return; // left to check-back
+    const pending = this.joined.get(runner) ?? [];
+    pending.push(half);
+    this.joined.set(runner, pending);
+  }
+
+  afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    return this.resolveJoined(event.queryRunner);
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
+    return this.resolveJoined(event.queryRunner);
+  }
+
+  /**
+   * The outer transaction ended (a savepoint release is not the end). The barrier answers
+   * exactly, whether a savepoint rolled our row back or not.
+   */
+  private async resolveJoined(runner: QueryRunner): Promise<void> {
+    if (runner.isTransactionActive) return;
+    const pending = this.joined.get(runner);
+    if (!pending) return;
+    this.joined.delete(runner);
+    const { producer, store, logger } = this.runtime;
+    for (const half of pending) {
+      try {
+        const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId);
+        if (state === 'COMMITTED') await producer.commit(half.transactionId);
+        else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
+      } catch (error) {
+        logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', { transactionId: half.transactionId, error: errorText(error) });
+      }
+    }
+  }
+}
