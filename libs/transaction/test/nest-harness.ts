@@ -36,7 +36,12 @@ export async function startService(spec: ServiceSpec): Promise<TestingModule> {
     ],
     providers: spec.providers,
   }).compile();
-  await moduleRef.init();
+  try {
+    await moduleRef.init();
+  } catch (error) {
+    await moduleRef.close().catch(() => undefined);
+    throw error;
+  }
   return moduleRef;
 }
 

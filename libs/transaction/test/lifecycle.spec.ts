@@ -1,0 +1,110 @@
+import { Injectable, Scope } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Transactional } from '@nestjs-cls/transactional';
+import { randomUUID } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { HeraldHealthIndicator, InvalidListenerError, MessageContext, MessageListener } from '@herald/transaction';
+import { PrivatePostgres } from '../../../test/support/private-postgres';
+import { waitFor } from '../../../test/support/wait-for';
+import { OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
+import { startService, useServiceDatabases } from './nest-harness';
+
+const env = useServiceDatabases('order', 'inventory');
+
+/** Holds each delivery until the test opens the gate. */
+@Injectable()
+class GatedHandler {
+  static events: string[] = [];
+  static open: () => void = () => undefined;
+  static gate = new Promise<void>((resolve) => {
+    GatedHandler.open = resolve;
+  });
+  constructor(@InjectRepository(ReservationRow) private readonly reservations: Repository<ReservationRow>) {}
+
+  @MessageListener({ topic: 'orders', group: 'gated-inventory' })
+  async reserve(event: { id: string }, ctx: MessageContext): Promise<void> {
+    GatedHandler.events.push('started');
+    await GatedHandler.gate;
+    await this.reservations.insert({ orderId: event.id, msgId: ctx.msgId });
+    GatedHandler.events.push('finished');
+  }
+}
+
+@Injectable({ scope: Scope.REQUEST })
+class RequestScopedHandler {
+  @MessageListener({ topic: 'orders', group: 'request-scoped' })
+  async reserve(): Promise<void> {}
+}
+
+/** A user's own @Transactional() method calling a @TransactionalMessage one. */
+@Injectable()
+class Checkout {
+  constructor(private readonly orders: OrderService, @InjectRepository(OrderRow) private readonly rows: Repository<OrderRow>) {}
+
+  @Transactional()
+  async checkout(id: string, failAtEnd: boolean): Promise<void> {
+    await this.orders.create(id, 'joined');
+    await this.rows.save(this.rows.create({ id: `${id}-gift`, item: 'gift wrap' }));
+    if (failAtEnd) throw new Error('checkout failed after the order was created');
+  }
+}
+
+describe('lifecycle', () => {
+  it('shutdown waits for an in-flight handler and commits its offset', async () => {
+    const orders = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] })).get(OrderService);
+    // not tracked: the test closes it itself
+    const inventory = await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [GatedHandler] });
+    const id = randomUUID();
+    await orders.create(id, 'chair');
+    await waitFor(() => GatedHandler.events.includes('started'));
+    const closed = inventory.close().then(() => GatedHandler.events.push('closed'));
+    await new Promise<void>((resolve) => setImmediate(resolve)); // let close() begin
+    GatedHandler.open();
+    await closed;
+    expect(GatedHandler.events).toEqual(['started', 'finished', 'closed']);
+    expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toHaveLength(1);
+    const progress = await (await env.admin()).admin.groupProgress('gated-inventory');
+    expect(progress.reduce((sum, q) => sum + q.lag, 0)).toBe(0);
+  });
+
+  it('refuses a listener on a request-scoped provider at startup', async () => {
+    const starting = startService({ name: 'scoped-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [RequestScopedHandler] });
+    await expect(starting).rejects.toThrow(InvalidListenerError);
+    await expect(starting).rejects.toThrow(/RequestScopedHandler\.reserve.*request-scoped/);
+  });
+
+  it('a @TransactionalMessage inside a user @Transactional() joins it: sent only if the outer transaction commits', async () => {
+    // a long check-back timeout: only the end of the outer transaction can resolve the halves in time
+    const app = env.track(
+      await startService({ name: 'checkout-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService, Checkout], herald: { transactionTimeout: 600_000 } }),
+    );
+    const admin = (await env.admin()).admin;
+    const kept = randomUUID();
+    await app.get(Checkout).checkout(kept, false);
+    await waitFor(async () => (await admin.queryMessagesByKey('orders', kept)).length === 1);
+    expect(await env.query('order', 'SELECT id FROM orders WHERE id IN ($1, $2) ORDER BY id', [kept, `${kept}-gift`])).toHaveLength(2);
+
+    const dropped = randomUUID();
+    await expect(app.get(Checkout).checkout(dropped, true)).rejects.toThrow('checkout failed');
+    await waitFor(async () => (await admin.listHalfMessages({ group: 'checkout-service' })).length === 0);
+    expect(await admin.queryMessagesByKey('orders', dropped)).toEqual([]);
+    expect(await env.query('order', 'SELECT id FROM orders WHERE id IN ($1, $2)', [dropped, `${dropped}-gift`])).toEqual([]);
+  });
+
+  it('the health indicator reports lag and parked halves, and down when the broker database is unreachable', async () => {
+    const server = await PrivatePostgres.start();
+    try {
+      const app = env.track(
+        await startService({ name: 'health-service', dbUrl: env.urls.inventory, brokerUrl: server.url, entities: [ReservationRow], providers: [GatedHandler] }),
+      );
+      const health = app.get(HeraldHealthIndicator);
+      expect(await health.isHealthy('herald')).toEqual({ herald: { status: 'up', lag: { 'gated-inventory': 0 }, pendingHalves: 0, parkedHalves: 0 } });
+      await server.stop();
+      const down = await health.isHealthy('herald', { timeout: 2_000 });
+      expect(down.herald.status).toBe('down');
+      expect(String(down.herald.reason)).toMatch(/broker unreachable/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
