@@ -1,9 +1,9 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
 import { HERALD_DATA_SOURCE, HERALD_OPTIONS } from './herald.constants';
-import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS } from './herald.module-definition';
+import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS, HERALD_OPTIONS_TYPE } from './herald.module-definition';
 import { HeraldExplorer } from './herald.explorer';
 import { HeraldHealthIndicator } from './herald.health';
 import { HeraldMetadataAccessor } from './herald-metadata.accessor';
@@ -36,4 +36,10 @@ import { TransactionalMessageSender } from './transactional-message.sender';
   ],
   exports: [HeraldRuntime, TransactionLogChecker, HeraldHealthIndicator],
 })
-export class HeraldModule extends HeraldConfigurableModule {}
+export class HeraldModule extends HeraldConfigurableModule {
+  /** Validates the options at once (typed InvalidOptionsError); forRootAsync validates when its factory resolves. */
+  static override forRoot(options: typeof HERALD_OPTIONS_TYPE): DynamicModule {
+    resolveHeraldOptions(options);
+    return super.forRoot(options);
+  }
+}
