@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { databaseUrl, openDevPostgres, recreateDatabase } from '@herald/embedded-pg';
-import { batchSends, drain, live, LiveResult, ScenarioSizes, singleSends, transactionalSends } from './scenarios';
+import { batchSends, decoratedSends, drain, live, LiveResult, ScenarioSizes, singleSends, transactionalSends } from './scenarios';
 import { formatNumber, formatSummary, Summary, summarize } from './stats';
 import { GraphileWorkerSystem } from './systems/graphile-worker';
 import { HeraldSystem } from './systems/herald';
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     { key: 'single', label: 'single sends, 32 callers (msg/s)', higherIsBetter: true },
     { key: 'batch', label: 'batch send, 1 000 per call (msg/s)', higherIsBetter: true },
     { key: 'transactional', label: 'transactional: half + local tx + commit, 32 callers (msg/s)', higherIsBetter: true },
+    { key: 'decorated', label: 'transactional via @TransactionalMessage (Nest), 32 callers (msg/s)', higherIsBetter: true },
     { key: 'drain', label: `drain ${sizes.n.toLocaleString('en-US')} (msg/s)`, higherIsBetter: true },
     ...sizes.liveRates.flatMap((rate) => [
       { key: `live${rate}.p50`, label: `live ${rate}/s: p50 (ms)`, higherIsBetter: false },
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
           ['single', 'single sends', () => singleSends(system, tag('single'), sizes)],
           ['batch', 'batch send', () => batchSends(system, tag('batch'), sizes)],
           ['transactional', 'transactional', () => transactionalSends(system, tag('tx'), sizes)],
+          ['decorated', 'decorated (Nest)', () => decoratedSends(system, tag('decorated'), sizes)],
           ['drain', 'drain', () => drain(system, tag('drain'), sizes)],
         ];
         for (const [key, what, scenario] of throughput) {

@@ -64,6 +64,12 @@ export async function transactionalSends(system: QueueSystem, run: string, { n }
   return send ? fromCallers(system, run, n, send) : null;
 }
 
+/** N transactional messages through the framework (a decorated method writing one row), 32 concurrent callers: messages/s. */
+export async function decoratedSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number | null> {
+  const send = system.sendDecorated?.bind(system);
+  return send ? fromCallers(system, run, n, send) : null;
+}
+
 /** N messages sent 1 000 per call: messages/s. */
 export async function batchSends(system: QueueSystem, run: string, { n }: ScenarioSizes): Promise<number> {
   await system.prepare(run);

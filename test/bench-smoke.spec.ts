@@ -17,6 +17,9 @@ describe('benchmark suite (smoke)', () => {
       for (const system of Object.values(report.results)) {
         for (const metric of ['single', 'batch', 'drain', 'live1000.p99']) expect(system[metric]?.median).toBeGreaterThan(0);
       }
+      // Herald's transactional paths: the broker API and the Nest decorator
+      expect(report.results.Herald.transactional?.median).toBeGreaterThan(0);
+      expect(report.results.Herald.decorated?.median).toBeGreaterThan(0);
     } finally {
       await child.kill();
       rmSync(out, { recursive: true, force: true });

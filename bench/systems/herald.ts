@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { Broker, ConsoleLogger, Producer, PushConsumer, TransactionProducer } from '@herald/broker';
+import { DECORATED_TOPIC, openDecoratedPath } from './herald-nest';
 import { BenchMessage, encode, QueueSystem } from './system';
 
 /** Herald: group-committed sends, one push consumer (32 handlers, 256-message pulls). */
@@ -15,6 +16,7 @@ export class HeraldSystem implements QueueSystem {
     private readonly broker: Broker,
     /** The "service's own database" of the transactional scenario: a separate database. */
     private readonly local: Pool,
+    private readonly decorated: { send: (m: BenchMessage) => Promise<void>; close: () => Promise<void> },
   ) {
     this.tx = broker.transactionProducer({ group: 'bench-tx', checker: () => 'UNKNOWN' });
   }
@@ -24,7 +26,7 @@ export class HeraldSystem implements QueueSystem {
     const local = new Pool({ connectionString: localUrl, max: 32 });
     local.on('error', () => undefined);
     await local.query('CREATE TABLE IF NOT EXISTS orders (transaction_id text PRIMARY KEY, seq int NOT NULL)');
-    return new HeraldSystem(broker, local);
+    return new HeraldSystem(broker, local, await openDecoratedPath(url, localUrl));
   }
 
   /** sendHalf, then a local transaction that records the order, then commit. */
@@ -39,6 +41,11 @@ export class HeraldSystem implements QueueSystem {
       client.release();
     }
     await this.tx.commit(half.transactionId);
+  }
+
+  /** The NestJS path: a @TransactionalMessage method writing one row (see herald-nest.ts). */
+  sendDecorated(message: BenchMessage): Promise<void> {
+    return this.decorated.send(message);
   }
 
   async prepare(run: string): Promise<void> {
@@ -77,6 +84,8 @@ export class HeraldSystem implements QueueSystem {
   }
 
   async close(): Promise<void> {
+    await this.decorated.close();
+    await this.broker.admin.deleteTopic(DECORATED_TOPIC).catch(() => false);
     await this.broker.close();
     await this.local.end();
   }

@@ -21,6 +21,8 @@ export interface QueueSystem {
    * local transaction in the service's own database, then make the message visible.
    */
   sendTransactional?(message: BenchMessage): Promise<void>;
+  /** The same through the system's framework integration (Herald: a Nest @TransactionalMessage method). */
+  sendDecorated?(message: BenchMessage): Promise<void>;
   /** Removes what the run left behind, so runs do not slow each other down. */
   cleanUp(): Promise<void>;
   close(): Promise<void>;
