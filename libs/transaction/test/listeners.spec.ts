@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { InvalidListenerError, MessageContext, MessageListener, TransactionalMessage, TransactionLogChecker } from '@herald/transaction';
+import { waitFor } from '../../../test/support/wait-for';
+import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
+import { startService, useServiceDatabases } from './nest-harness';
+
+const env = useServiceDatabases('order', 'inventory');
+
+interface Step {
+  orderId: string;
+  seq: number;
+}
+
+@Injectable()
+class Steps {
+  @TransactionalMessage({ topic: 'order-steps', tag: 'Step', messageGroup: (step: Step) => step.orderId })
+  async record(orderId: string, seq: number): Promise<Step> {
+    return { orderId, seq };
+  }
+}
+
+/** Uneven handling times: only ordered consumption keeps the send order. */
+@Injectable()
+class OrderedSteps {
+  static seen: number[] = [];
+  constructor(@InjectRepository(ReservationRow) private readonly reservations: Repository<ReservationRow>) {}
+
+  @MessageListener({ topic: 'order-steps', group: 'ordered-steps', orderly: true })
+  async apply(step: Step): Promise<void> {
+    await this.reservations.query('SELECT pg_sleep($1)', [0.02 * (step.seq % 3)]);
+    OrderedSteps.seen.push(step.seq);
+  }
+}
+
+@Injectable()
+class SecondInventoryListener {
+  @MessageListener({ topic: 'orders', group: 'inventory' })
+  async again(_event: unknown, _ctx: MessageContext): Promise<void> {}
+}
+
+describe('@MessageListener options and duties', () => {
+  it('orderly: one message group is applied in send order', async () => {
+    const app = env.track(await startService({ name: 'steps-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [Steps] }));
+    env.track(await startService({ name: 'steps-consumer', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [OrderedSteps] }));
+    const orderId = randomUUID();
+    for (let seq = 1; seq <= 12; seq += 1) await app.get(Steps).record(orderId, seq);
+    await waitFor(() => OrderedSteps.seen.length === 12);
+    expect(OrderedSteps.seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('refuses two listeners in one consumer group', async () => {
+    const starting = startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers, SecondInventoryListener] });
+    await expect(starting).rejects.toThrow(InvalidListenerError);
+    await expect(starting).rejects.toThrow(/consumer group "inventory" already has a listener \(InventoryHandlers\.reserve\)/);
+  });
+
+  it('a per-topic checker override answers for its topic; other topics use the transaction log', async () => {
+    const app = env.track(
+      await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService], herald: { checkers: { 'legacy-orders': () => 'COMMIT' } } }),
+    );
+    const checker = app.get(TransactionLogChecker);
+    const view = { msgId: 'm-1', body: Buffer.alloc(0), keys: [], properties: {}, queueId: 0, queueOffset: 0, bornAt: new Date(), storedAt: new Date(), reconsumeTimes: 0 };
+    const transactionId = randomUUID();
+    expect(await checker.check({ ...view, topic: 'legacy-orders', transactionId })).toBe('COMMIT');
+    expect(await env.query('order', 'SELECT 1 FROM herald_local.transaction_log WHERE transaction_id = $1', [transactionId])).toEqual([]);
+    // unknown to the log: the marker wins
+    expect(await checker.check({ ...view, topic: 'orders', transactionId })).toBe('ROLLBACK');
+    expect(await env.query('order', 'SELECT state FROM herald_local.transaction_log WHERE transaction_id = $1', [transactionId])).toEqual([{ state: 'ROLLED_BACK' }]);
+  });
+
+  it('retention deletes old transaction-log and inbox rows', async () => {
+    // the shortest legal retention: longer than transactionTimeout + maxChecks × checkInterval
+    const herald = { retention: 1_500, retentionCheckInterval: 1_000, transactionTimeout: 100, maxChecks: 1, checkInterval: 100 };
+    const orders = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService], herald })).get(OrderService);
+    env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers], herald }));
+    const id = randomUUID();
+    await orders.create(id, 'clock');
+    const [sent] = await (await env.admin()).admin.queryMessagesByKey('orders', id);
+    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 1);
+    await waitFor(async () => (await env.query('order', 'SELECT 1 FROM herald_local.transaction_log WHERE msg_id = $1', [sent.msgId])).length === 0);
+    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 0);
+    // the business rows stay
+    expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toHaveLength(1);
+  });
+});
