@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { TransactionHost } from '@nestjs-cls/transactional';
+import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { errorText, HalfReceipt, Message } from '@herald/broker';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
@@ -56,7 +56,8 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     const progress: { half: HalfReceipt | null; committing: boolean } = { half: null, committing: false };
     let result: unknown;
     try {
-      result = await this.txHost.withTransaction(async () => {
+      // Joined: a savepoint, so a throw takes back this method's writes even if the caller catches it.
+      result = await this.txHost.withTransaction(joined ? Propagation.Nested : Propagation.Required, async () => {
         const value = await method.apply(target, args);
         const half = await producer.sendHalf(this.toMessage(options, value, args));
         progress.half = half;

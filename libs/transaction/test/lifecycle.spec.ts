@@ -47,6 +47,13 @@ class Checkout {
     await this.rows.save(this.rows.create({ id: `${id}-gift`, item: 'gift wrap' }));
     if (failAtEnd) throw new Error('checkout failed after the order was created');
   }
+
+  /** Swallows the decorated method's error and commits the rest. */
+  @Transactional()
+  async checkoutIgnoringRefusal(id: string): Promise<void> {
+    await this.orders.create(id, 'refused', true).catch(() => undefined);
+    await this.rows.save(this.rows.create({ id: `${id}-gift`, item: 'gift wrap' }));
+  }
 }
 
 describe('lifecycle', () => {
@@ -89,6 +96,13 @@ describe('lifecycle', () => {
     await waitFor(async () => (await admin.listHalfMessages({ group: 'checkout-service' })).length === 0);
     expect(await admin.queryMessagesByKey('orders', dropped)).toEqual([]);
     expect(await env.query('order', 'SELECT id FROM orders WHERE id IN ($1, $2)', [dropped, `${dropped}-gift`])).toEqual([]);
+
+    // the refused method's writes went back to its savepoint; the caller's own writes commit
+    const refused = randomUUID();
+    await app.get(Checkout).checkoutIgnoringRefusal(refused);
+    await waitFor(async () => (await admin.listHalfMessages({ group: 'checkout-service' })).length === 0);
+    expect(await env.query('order', 'SELECT id FROM orders WHERE id IN ($1, $2)', [refused, `${refused}-gift`])).toEqual([{ id: `${refused}-gift` }]);
+    expect(await admin.queryMessagesByKey('orders', refused)).toEqual([]);
   });
 
   it('the health indicator reports lag and parked halves, and down when the broker database is unreachable', async () => {
