@@ -39,8 +39,8 @@ module.exports = {
       displayName: 'nest',
       rootDir: __dirname,
       runner: 'jest-light-runner/child-process',
-      roots: NEST_SPECS.map((dir) => dir.replace(/\/$/, '')),
-      testMatch: ['**/*.spec.ts'],
+      roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
+      testMatch: NEST_SPECS.map((dir) => `${dir}**/*.spec.ts`),
       setupFiles: ['<rootDir>/test/support/nest-runtime.mjs'],
       // Not used by the light runner; Jest compiles the shared global setup with it.
       transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
