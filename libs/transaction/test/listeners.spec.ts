@@ -36,6 +36,25 @@ class OrderedSteps {
 }
 
 @Injectable()
+class RegionalOrders {
+  @TransactionalMessage({ topic: 'regional-orders', properties: (order: { region: string }) => ({ region: order.region }) })
+  async place(id: string, region: string): Promise<{ id: string; region: string }> {
+    return { id, region };
+  }
+}
+
+/** Only EU orders, by an SQL92 filter over the message properties. */
+@Injectable()
+class EuropeanDesk {
+  static seen: string[] = [];
+
+  @MessageListener({ topic: 'regional-orders', group: 'eu-desk', sql: "region = 'eu'" })
+  async take(order: { id: string }): Promise<void> {
+    EuropeanDesk.seen.push(order.id);
+  }
+}
+
+@Injectable()
 class SecondInventoryListener {
   @MessageListener({ topic: 'orders', group: 'inventory' })
   async again(_event: unknown, _ctx: MessageContext): Promise<void> {}
@@ -49,6 +68,14 @@ describe('@MessageListener options and duties', () => {
     for (let seq = 1; seq <= 12; seq += 1) await app.get(Steps).record(orderId, seq);
     await waitFor(() => OrderedSteps.seen.length === 12);
     expect(OrderedSteps.seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('sql: a listener gets only the messages whose properties match', async () => {
+    const app = env.track(await startService({ name: 'regional-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [RegionalOrders] }));
+    env.track(await startService({ name: 'eu-desk-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [EuropeanDesk] }));
+    for (const [id, region] of [['o1', 'us'], ['o2', 'eu'], ['o3', 'apac'], ['o4', 'eu']]) await app.get(RegionalOrders).place(id, region);
+    await waitFor(async () => (await (await env.admin()).admin.groupProgress('eu-desk')).every((q) => q.lag === 0) && EuropeanDesk.seen.length >= 2);
+    expect(EuropeanDesk.seen.sort()).toEqual(['o2', 'o4']);
   });
 
   it('refuses two listeners in one consumer group', async () => {
