@@ -35,6 +35,17 @@ export interface HeraldModuleOptions {
   startListeners?: boolean;
   /** Create the topics named by this app's decorators if missing (queues: the broker's `defaultTopicQueues`, 8). Default true. */
   createTopics?: boolean;
+  /**
+   * Called after a transactional message's local commit and before its broker commit:
+   * for observability, or fault injection (the sample crashes here). Default none.
+   */
+  onLocalCommit?: (info: LocalCommitInfo) => void | Promise<void>;
+}
+
+export interface LocalCommitInfo {
+  transactionId: string;
+  msgId: string;
+  topic: string;
 }
 
 export interface ResolvedHeraldOptions {
@@ -51,9 +62,16 @@ export interface ResolvedHeraldOptions {
   maxReconsumeTimes: number;
   startListeners: boolean;
   createTopics: boolean;
+  onLocalCommit: ((info: LocalCommitInfo) => void | Promise<void>) | null;
 }
 
 const DAY = 86_400_000;
+
+function functionOption<T>(value: T | undefined, field: string): T | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'function') throw new InvalidOptionsError(field, 'must be a function');
+  return value;
+}
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Validates the module options once, naming the first bad field. */
@@ -97,5 +115,6 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
     maxReconsumeTimes: intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000),
     startListeners: boolOption(options.startListeners, 'startListeners', true),
     createTopics: boolOption(options.createTopics, 'createTopics', true),
+    onLocalCommit: functionOption(options.onLocalCommit, 'onLocalCommit'),
   };
 }

@@ -1,6 +1,6 @@
 export { HeraldModule } from './herald.module';
 export { HeraldModuleExtras, HERALD_OPTIONS_TYPE, HERALD_ASYNC_OPTIONS_TYPE } from './herald.module-definition';
-export { HeraldModuleOptions, ResolvedHeraldOptions } from './herald-module-options';
+export { HeraldModuleOptions, ResolvedHeraldOptions, LocalCommitInfo } from './herald-module-options';
 export { TransactionalMessage, TransactionalMessageOptions, FromResult } from './decorators/transactional-message.decorator';
 export { MessageListener, MessageListenerOptions } from './decorators/message-listener.decorator';
 export { MessageContext } from './message-context';

@@ -84,6 +84,7 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     }
     const receipt = progress.half;
     if (receipt !== null && !joined) {
+      await this.runtime.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
       await producer.commit(receipt.transactionId).catch((error: unknown) =>
         logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', { transactionId: receipt.transactionId, topic: options.topic, msgId: receipt.msgId, error: errorText(error) }),
       );
@@ -133,7 +134,10 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     for (const half of pending) {
       try {
         const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId);
-        if (state === 'COMMITTED') await producer.commit(half.transactionId);
+        if (state === 'COMMITTED') {
+          await this.runtime.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
+          await producer.commit(half.transactionId);
+        }
         else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
       } catch (error) {
         logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', { transactionId: half.transactionId, error: errorText(error) });
