@@ -1,5 +1,5 @@
 /**
- * `npm start`: a short, readable walkthrough of the broker on a real PostgreSQL
+ * `npm run walkthrough`: a short, readable walkthrough of the broker on a real PostgreSQL
  * (embedded, or DATABASE_URL): a topic, two clustering consumers and a producer,
  * a retry on the decaying schedule and a dead-lettered message.
  */

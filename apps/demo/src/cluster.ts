@@ -1,0 +1,106 @@
+import { createServer } from 'node:net';
+import { Broker, ConsoleLogger } from '@herald/broker';
+import { databaseUrl, recreateDatabase } from '@herald/embedded-pg';
+import { ServiceName, ServiceProcess } from './service-process';
+
+export interface ClusterOptions {
+  /** Admin connection string of the PostgreSQL server that holds the four databases. */
+  adminUrl: string;
+  /** Database name prefix (tests run several clusters on one server). Default 'herald_demo'. */
+  prefix?: string;
+  /** Handlers at once per listener in inventory and logistics. Default 4: consumers have a bounded rate. */
+  listenerConcurrency?: number;
+  /** Retries before the DLQ. Default 3, so the demo's poison message gets there in seconds. */
+  maxReconsumeTimes?: number;
+  /** Scale of the broker's decaying delays (10 s, 30 s, 1 m, ...). Default 0.01. */
+  delayScale?: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** The sample system: four databases (order, inventory, logistics, broker) and three service processes. */
+export class Cluster {
+  readonly services: Record<ServiceName, ServiceProcess>;
+
+  private constructor(
+    readonly urls: Record<ServiceName | 'broker', string>,
+    ports: Record<ServiceName, number>,
+    options: Required<Omit<ClusterOptions, 'adminUrl' | 'prefix'>>,
+    /** A broker connection for the demo's own observations (lag, DLQ); no background duties. */
+    readonly broker: Broker,
+  ) {
+    const common = {
+      BROKER_URL: urls.broker,
+      MAX_RECONSUME_TIMES: String(options.maxReconsumeTimes),
+      DELAY_SCALE: String(options.delayScale),
+      ORDER_URL: `http://127.0.0.1:${ports.order}`,
+    };
+    const service = (name: ServiceName, concurrency: number): ServiceProcess =>
+      new ServiceProcess(name, ports[name], { ...common, DATABASE_URL: urls[name], LISTENER_CONCURRENCY: String(concurrency) });
+    this.services = {
+      order: service('order', 16),
+      inventory: service('inventory', options.listenerConcurrency),
+      logistics: service('logistics', options.listenerConcurrency),
+    };
+  }
+
+  /** Creates (or recreates) the databases and starts the three services. */
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const prefix = options.prefix ?? 'herald_demo';
+    const urls = {} as Record<ServiceName | 'broker', string>;
+    for (const name of ['order', 'inventory', 'logistics', 'broker'] as const) {
+      await recreateDatabase(options.adminUrl, `${prefix}_${name}`);
+      urls[name] = databaseUrl(options.adminUrl, `${prefix}_${name}`);
+    }
+    const ports = { order: await freePort(), inventory: await freePort(), logistics: await freePort() };
+    const broker = await Broker.connect({ connectionString: urls.broker, runScheduler: false, runRetention: false, logger: new ConsoleLogger('error') });
+    const cluster = new Cluster(urls, ports, { listenerConcurrency: options.listenerConcurrency ?? 4, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 }, broker);
+    try {
+      // order first: it creates the topics the others subscribe to... all three create what they name
+      await Promise.all(Object.values(cluster.services).map((s) => s.start()));
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get order(): ServiceProcess {
+    return this.services.order;
+  }
+
+  get inventory(): ServiceProcess {
+    return this.services.inventory;
+  }
+
+  get logistics(): ServiceProcess {
+    return this.services.logistics;
+  }
+
+  /** Messages not yet consumed by each group. */
+  async backlog(): Promise<Record<string, number>> {
+    const lag: Record<string, number> = {};
+    for (const group of ['inventory', 'logistics', 'order-stock', 'order-shipping']) {
+      try {
+        lag[group] = (await this.broker.admin.groupProgress(group)).reduce((sum, q) => sum + q.lag, 0);
+      } catch {
+        lag[group] = 0; // the group has not started yet
+      }
+    }
+    return lag;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.services).map((s) => s.stop()));
+    await this.broker.close();
+  }
+}

@@ -1,0 +1,88 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = resolve(__dirname, '../../..');
+
+export type ServiceName = 'order' | 'inventory' | 'logistics';
+
+/**
+ * One sample service as a real child process (TypeScript through @swc-node/register),
+ * restartable on the same port. Its output lines are kept and offered to a watcher.
+ */
+export class ServiceProcess {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly recent: string[] = [];
+  /** Called with every output line (stdout and stderr). */
+  onLine: (service: ServiceName, line: string) => void = () => undefined;
+  /** Extra environment for the next start (fault injection). */
+  nextEnv: Record<string, string> = {};
+
+  constructor(readonly name: ServiceName, readonly port: number, private readonly env: Record<string, string>) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the process and resolves once it listens; rejects with its last output if it exits first. */
+  async start(): Promise<void> {
+    if (this.child) return;
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, `apps/${this.name}/src/main.ts`)], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, ...this.nextEnv, PORT: String(this.port), SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.nextEnv = {};
+    this.child = child;
+    const ready = new Promise<void>((resolveReady, reject) => {
+      const onLine = (line: string): void => {
+        this.recent.push(line);
+        if (this.recent.length > 40) this.recent.shift();
+        this.onLine(this.name, line);
+        if (line.startsWith(`READY ${this.name} `)) resolveReady();
+      };
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      createInterface({ input: child.stderr! }).on('line', onLine);
+      child.once('exit', (code, signal) => reject(new Error(`${this.name} exited (${signal ?? code}) before it was ready:\n${this.recent.join('\n')}`)));
+    });
+    this.exited = new Promise((resolveExit) =>
+      child.once('exit', () => {
+        if (this.child === child) this.child = null;
+        resolveExit();
+      }),
+    );
+    await ready;
+  }
+
+  /** Graceful stop (SIGTERM: in-flight handlers finish, offsets commit). */
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGTERM');
+    await this.exited;
+  }
+
+  /** A crash: SIGKILL, nothing gets to finish. */
+  async kill(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Resolves when the process has exited on its own (a fault-injected crash). */
+  whenExited(): Promise<void> {
+    return this.exited;
+  }
+
+  lastLines(): string[] {
+    return [...this.recent];
+  }
+}

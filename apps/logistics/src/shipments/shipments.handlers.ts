@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { MessageContext, MessageListener } from '@herald/transaction';
+import { INVENTORY_EVENTS, StockReserved } from '../../../shared/src/contracts';
+import { ShipmentsService } from './shipments.service';
+
+@Injectable()
+export class ShipmentsHandlers {
+  constructor(private readonly shipments: ShipmentsService) {}
+
+  @MessageListener({ topic: INVENTORY_EVENTS, tag: 'StockReserved', group: 'logistics' })
+  async onStockReserved(event: StockReserved, _ctx: MessageContext): Promise<void> {
+    await this.shipments.ship(event.orderId, 'message');
+  }
+}

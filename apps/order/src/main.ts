@@ -1,0 +1,9 @@
+import { bootstrapService } from '../../shared/src/bootstrap';
+import { readServiceConfig } from '../../shared/src/service-config';
+import { orderAppModule } from './app.module';
+
+const config = readServiceConfig(3001);
+bootstrapService('order', orderAppModule(config), config.port).catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

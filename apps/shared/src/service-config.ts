@@ -1,0 +1,65 @@
+import { DEFAULT_DELAY_LEVELS, BrokerOptions } from '@herald/broker';
+
+/** What every sample service reads from its environment (docker-compose.yml sets the same names). */
+export interface ServiceConfig {
+  /** The service's own database. */
+  databaseUrl: string;
+  brokerUrl: string;
+  port: number;
+  /** Handlers at once per listener: the consumer's bounded rate (peak shaving). */
+  listenerConcurrency: number;
+  maxReconsumeTimes: number;
+  /** Multiplies the broker's delay levels (retries after 10 s, 30 s, 1 m, ...): 0.01 in the demo. */
+  delayScale: number;
+  /** The order service, for reconciliation (inventory, logistics). */
+  orderUrl: string | null;
+}
+
+export const CONFIG_ENV = [
+  'DATABASE_URL',
+  'BROKER_URL',
+  'PORT',
+  'HOST',
+  'LISTENER_CONCURRENCY',
+  'MAX_RECONSUME_TIMES',
+  'DELAY_SCALE',
+  'ORDER_URL',
+  'FAULT_FAIL_NEXT',
+  'FAULT_POISON_SKU',
+  'FAULT_CRASH_AFTER_LOCAL_COMMIT',
+] as const;
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is required (see README: running a service on its own)`);
+  return value;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function readServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  return {
+    databaseUrl: required(env, 'DATABASE_URL'),
+    brokerUrl: required(env, 'BROKER_URL'),
+    port: number(env, 'PORT', defaultPort, 0, 65_535),
+    listenerConcurrency: number(env, 'LISTENER_CONCURRENCY', 8, 1, 256),
+    maxReconsumeTimes: number(env, 'MAX_RECONSUME_TIMES', 16, 0, 100),
+    delayScale: number(env, 'DELAY_SCALE', 1, 0.0001, 1),
+    orderUrl: env.ORDER_URL || null,
+  };
+}
+
+/** Broker options of a sample service: the delay levels scaled, so the demo's retries take seconds, not hours. */
+export function brokerOptions(config: ServiceConfig): BrokerOptions {
+  return {
+    connectionString: config.brokerUrl,
+    delayLevels: DEFAULT_DELAY_LEVELS.map((ms) => Math.max(1, Math.round(ms * config.delayScale))),
+    pollInterval: 1_000,
+  };
+}
