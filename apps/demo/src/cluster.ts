@@ -8,7 +8,7 @@ export interface ClusterOptions {
   adminUrl: string;
   /** Database name prefix (tests run several clusters on one server). Default 'herald_demo'. */
   prefix?: string;
-  /** Handlers at once per listener in inventory and logistics. Default 4: consumers have a bounded rate. */
+  /** Handlers at once per listener in inventory and logistics. Default 2: consumers have a bounded rate. */
   listenerConcurrency?: number;
   /** Retries before the DLQ. Default 3, so the demo's poison message gets there in seconds. */
   maxReconsumeTimes?: number;
@@ -43,6 +43,7 @@ export class Cluster {
       MAX_RECONSUME_TIMES: String(options.maxReconsumeTimes),
       DELAY_SCALE: String(options.delayScale),
       ORDER_URL: `http://127.0.0.1:${ports.order}`,
+      NO_COLOR: '1',
     };
     const service = (name: ServiceName, concurrency: number): ServiceProcess =>
       new ServiceProcess(name, ports[name], { ...common, DATABASE_URL: urls[name], LISTENER_CONCURRENCY: String(concurrency) });
@@ -63,9 +64,8 @@ export class Cluster {
     }
     const ports = { order: await freePort(), inventory: await freePort(), logistics: await freePort() };
     const broker = await Broker.connect({ connectionString: urls.broker, runScheduler: false, runRetention: false, logger: new ConsoleLogger('error') });
-    const cluster = new Cluster(urls, ports, { listenerConcurrency: options.listenerConcurrency ?? 4, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 }, broker);
+    const cluster = new Cluster(urls, ports, { listenerConcurrency: options.listenerConcurrency ?? 2, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 }, broker);
     try {
-      // order first: it creates the topics the others subscribe to... all three create what they name
       await Promise.all(Object.values(cluster.services).map((s) => s.start()));
     } catch (error) {
       await cluster.close();

@@ -1,0 +1,70 @@
+/**
+ * `npm start`: the order / inventory / logistics sample with real processes, real
+ * databases and real failures: normal flow, peak shaving, decoupling, retry persistence,
+ * check-back, and a final consistency report (exit code 0 only if consistent).
+ *
+ *   npm start -- --orders 5000        size of the peak-shaving burst (default 2000)
+ *   npm start -- --scenario peak      one part: normal, peak, decoupling, retry, checkback
+ *   npm start -- --keep-running       leave the services up afterwards and print their URLs
+ */
+import { parseArgs } from 'node:util';
+import { openDevPostgres } from '@herald/embedded-pg';
+import { SampleApi } from './api';
+import { Cluster } from './cluster';
+import { checkBack, decoupling, DemoContext, finalReport, normalFlow, peakShaving, retryPersistence } from './scenarios';
+import { DemoUi } from './ui';
+
+const SCENARIOS = ['normal', 'peak', 'decoupling', 'retry', 'checkback'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function options(): { orders: number; scenarios: Scenario[]; keepRunning: boolean } {
+  const { values } = parseArgs({
+    options: { orders: { type: 'string', default: '2000' }, scenario: { type: 'string' }, 'keep-running': { type: 'boolean', default: false } },
+  });
+  const orders = Number(values.orders);
+  if (!Number.isInteger(orders) || orders < 1 || orders > 1_000_000) throw new Error(`--orders must be an integer from 1 to 1000000, got ${values.orders}`);
+  const scenario = values.scenario;
+  if (scenario !== undefined && !SCENARIOS.includes(scenario as Scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got ${scenario}`);
+  return { orders, scenarios: scenario ? [scenario as Scenario] : [...SCENARIOS], keepRunning: values['keep-running'] ?? false };
+}
+
+async function main(): Promise<number> {
+  const { orders, scenarios, keepRunning } = options();
+  const ui = new DemoUi();
+  console.log('Herald sample: order / inventory / logistics, each with its own database, talking through the broker');
+  const postgres = await openDevPostgres();
+  ui.say(postgres.server ? `embedded PostgreSQL on 127.0.0.1:${postgres.server.port}` : 'PostgreSQL from DATABASE_URL');
+  const cluster = await Cluster.start({ adminUrl: postgres.url });
+  ui.say(`databases order, inventory, logistics, broker; services: order ${cluster.order.url}, inventory ${cluster.inventory.url}, logistics ${cluster.logistics.url}`);
+  const ctx: DemoContext = { cluster, api: new SampleApi(cluster), ui };
+  let exitCode = 1;
+  try {
+    for (const scenario of scenarios) {
+      if (scenario === 'normal') await normalFlow(ctx);
+      if (scenario === 'peak') await peakShaving(ctx, orders);
+      if (scenario === 'decoupling') await decoupling(ctx);
+      if (scenario === 'retry') await retryPersistence(ctx);
+      if (scenario === 'checkback') await checkBack(ctx);
+    }
+    const report = await finalReport(ctx);
+    exitCode = report.consistent ? 0 : 1;
+    if (keepRunning) {
+      console.log('\nServices keep running (Ctrl-C to stop):');
+      for (const service of Object.values(cluster.services)) console.log(`  ${service.name.padEnd(10)} ${service.url}`);
+      console.log(`  try: curl -s -X POST ${cluster.order.url}/orders -H 'content-type: application/json' -d '{"customerId":"me","items":[{"sku":"apple","qty":1}]}'`);
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    }
+  } finally {
+    await cluster.close();
+    await postgres.close();
+  }
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,54 @@
+import { MultiBar, Presets, SingleBar } from 'cli-progress';
+
+/** The demo's output: numbered sections, timestamped lines, and live progress (bars on a terminal, lines otherwise). */
+export class DemoUi {
+  private readonly started = Date.now();
+  readonly tty = Boolean(process.stdout.isTTY);
+
+  section(n: number, title: string, what: string): void {
+    console.log(`\n== ${n}. ${title} ==`);
+    console.log(`   ${what}`);
+  }
+
+  say(text: string): void {
+    console.log(`  [${this.elapsed()}] ${text}`);
+  }
+
+  elapsed(): string {
+    return `${((Date.now() - this.started) / 1000).toFixed(1).padStart(6)}s`;
+  }
+
+  /** Bars for `labels` out of `total`, with a free-text status; `update` takes the current counts. */
+  progress(total: number, labels: string[]): { update: (counts: number[], status: string) => void; stop: () => void } {
+    if (this.tty) {
+      const multi = new MultiBar({ format: '   {label} [{bar}] {value}/{total} {status}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic);
+      const bars: SingleBar[] = labels.map((label) => multi.create(total, 0, { label: label.padEnd(10), status: '' }));
+      return {
+        update: (counts, status) => counts.forEach((count, i) => bars[i].update(count, { status: i === 0 ? status : '' })),
+        stop: () => multi.stop(),
+      };
+    }
+    let last = 0;
+    return {
+      update: (counts, status) => {
+        if (Date.now() - last < 1_000) return;
+        last = Date.now();
+        this.say(`${labels.map((label, i) => `${label} ${counts[i]}/${total}`).join(', ')}  ${status}`);
+      },
+      stop: () => undefined,
+    };
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` until it returns a value that is not null/false, or fails after `timeoutMs`. */
+export async function until<T>(condition: () => Promise<T | null | false> | T | null | false, what: string, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`demo: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
