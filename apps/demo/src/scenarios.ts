@@ -53,7 +53,7 @@ export async function normalFlow({ api, ui }: DemoContext): Promise<void> {
   await until(() => settled(api, [...ids, rejected]), 'the first orders to settle', 30_000);
   const order = await api.getOrder(ids[0]);
   ui.say(`order ${order.id} is ${order.status}; its history:`);
-  for (const event of order.history) console.log(`      ${event.at.slice(11, 23)}  ${event.event.padEnd(15)} ${event.detail ?? ''}`);
+  for (const event of order.history) ui.print(`      ${event.at.slice(11, 23)}  ${event.event.padEnd(15)} ${event.detail ?? ''}`);
   const greedy = await api.getOrder(rejected);
   ui.say(`order ${rejected} is ${greedy.status}: ${greedy.history.at(-1)?.detail ?? ''} (the compensation: cancelled, nothing shipped)`);
 }

@@ -3,15 +3,22 @@ import { MultiBar, Presets, SingleBar } from 'cli-progress';
 /** The demo's output: numbered sections, timestamped lines, and live progress (bars on a terminal, lines otherwise). */
 export class DemoUi {
   private readonly started = Date.now();
-  readonly tty = Boolean(process.stdout.isTTY);
+  readonly tty: boolean;
+  readonly print: (line: string) => void;
+
+  /** `print`: where lines go (tests collect them); default stdout, with bars when it is a terminal. */
+  constructor(print?: (line: string) => void) {
+    this.print = print ?? ((line) => console.log(line));
+    this.tty = print === undefined && Boolean(process.stdout.isTTY);
+  }
 
   section(n: number, title: string, what: string): void {
-    console.log(`\n== ${n}. ${title} ==`);
-    console.log(`   ${what}`);
+    this.print(`\n== ${n}. ${title} ==`);
+    this.print(`   ${what}`);
   }
 
   say(text: string): void {
-    console.log(`  [${this.elapsed()}] ${text}`);
+    this.print(`  [${this.elapsed()}] ${text}`);
   }
 
   elapsed(): string {
