@@ -119,11 +119,11 @@ export async function retryPersistence({ api, ui, cluster }: DemoContext): Promi
   const retries: string[] = [];
   cluster.inventory.onLine = (_, line) => {
     const failed = /listener failed.* msgId=(\S+) reconsumeTimes=(\d+).*error="?([^"]*)/.exec(line);
-    if (failed) ui.say(`inventory: attempt ${Number(failed[2]) + 1} of message ${failed[1].slice(0, 10)}… failed (${failed[3]}); rolled back, retry scheduled`);
+    if (failed) ui.say(`inventory: attempt ${Number(failed[2]) + 1} of message …${failed[1].slice(-8)} failed (${failed[3]}); rolled back, retry scheduled`);
     const retry = /retry orderId=(\S+) msgId=(\S+) reconsumeTimes=(\d+)/.exec(line);
     if (retry) {
       retries.push(retry[1]);
-      ui.say(`inventory: attempt ${Number(retry[3]) + 1} of message ${retry[2].slice(0, 10)}… (reconsumeTimes=${retry[3]})`);
+      ui.say(`inventory: attempt ${Number(retry[3]) + 1} of message …${retry[2].slice(-8)} (order ${retry[1].slice(0, 8)}…, reconsumeTimes=${retry[3]})`);
     }
   };
   await api.faults('inventory', { failNext: 6 });
