@@ -26,3 +26,23 @@ describe('npm start options', () => {
     expect(stderr).toMatch(message);
   });
 });
+
+describe('sample service configuration', () => {
+  it.each([
+    [{}, /DATABASE_URL is required/],
+    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', PORT: 'eighty' }, /PORT must be a number from 0 to 65535, got "eighty"/],
+    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULT_FAIL_NEXT: 'abc' }, /FAULT_FAIL_NEXT must be a number/],
+    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULT_POISON_SKU: 'a b' }, /FAULT_POISON_SKU must be a SKU/],
+    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULT_CRASH_AFTER_LOCAL_COMMIT: 'yes' }, /FAULT_CRASH_AFTER_LOCAL_COMMIT must be 1 or 0/],
+  ])('the order service refuses %j before it connects anywhere', (env, message) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DATABASE_URL|BROKER_URL|PORT|FAULT_)/.test(key)));
+    const result = spawnSync(process.execPath, ['-r', '@swc-node/register', 'apps/order/src/main.ts'], {
+      cwd: ROOT,
+      env: { ...clean, ...env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+  });
+});

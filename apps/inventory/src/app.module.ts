@@ -19,7 +19,7 @@ export function inventoryAppModule(config: ServiceConfig): new () => unknown {
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities, migrations: [Stock1764300000001], migrationsRun: true, extra: { max: 20 } }),
       TypeOrmModule.forFeature(entities),
-      FaultsModule,
+      FaultsModule.register(config.faults),
       TerminusModule,
       HeraldModule.forRoot({ broker: brokerOptions(config), producerGroup: 'inventory-service', concurrency: config.listenerConcurrency, maxReconsumeTimes: config.maxReconsumeTimes }),
     ],

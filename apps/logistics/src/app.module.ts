@@ -18,7 +18,7 @@ export function logisticsAppModule(config: ServiceConfig): new () => unknown {
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities: [Shipment], migrations: [Shipments1764300000002], migrationsRun: true, extra: { max: 20 } }),
       TypeOrmModule.forFeature([Shipment]),
-      FaultsModule,
+      FaultsModule.register(config.faults),
       TerminusModule,
       HeraldModule.forRoot({ broker: brokerOptions(config), producerGroup: 'logistics-service', concurrency: config.listenerConcurrency, maxReconsumeTimes: config.maxReconsumeTimes }),
     ],

@@ -16,7 +16,7 @@ export function orderAppModule(config: ServiceConfig): new () => unknown {
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities: [Order, OrderHistory], migrations: [Orders1764300000000], migrationsRun: true, extra: { max: 20 } }),
       TypeOrmModule.forFeature([Order, OrderHistory]),
-      FaultsModule,
+      FaultsModule.register(config.faults),
       TerminusModule,
       HeraldModule.forRootAsync({
         inject: [Faults],

@@ -1,25 +1,19 @@
-import { Body, Controller, Get, Global, HttpCode, Injectable, Module, Post } from '@nestjs/common';
+import { Body, Controller, DynamicModule, Get, Global, HttpCode, Injectable, Module, Post } from '@nestjs/common';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
+import type { InitialFaults } from './service-config';
 
 /**
  * Fault injection for demos and tests, off unless configured: through the FAULT_* environment
- * variables at start, or POST /admin/faults.
+ * variables at start (ServiceConfig.faults), or POST /admin/faults.
  */
 @Injectable()
-export class Faults {
+export class Faults implements InitialFaults {
   /** Listener deliveries still to fail. */
   failNext = 0;
   /** A SKU whose orders always fail in the inventory listener (a poison message). */
   poisonSku: string | null = null;
   /** Kill this process (SIGKILL) right after the next local commit, before its broker commit. */
   crashAfterLocalCommit = false;
-
-  constructor() {
-    const env = process.env;
-    this.failNext = env.FAULT_FAIL_NEXT ? Number(env.FAULT_FAIL_NEXT) : 0;
-    this.poisonSku = env.FAULT_POISON_SKU || null;
-    this.crashAfterLocalCommit = env.FAULT_CRASH_AFTER_LOCAL_COMMIT === '1';
-  }
 
   /** Throws if this delivery should fail. */
   failIfInjected(skus: string[]): void {
@@ -65,5 +59,14 @@ export class FaultsController {
 }
 
 @Global()
-@Module({ providers: [Faults], controllers: [FaultsController], exports: [Faults] })
-export class FaultsModule {}
+@Module({})
+export class FaultsModule {
+  static register(initial: InitialFaults): DynamicModule {
+    return {
+      module: FaultsModule,
+      providers: [{ provide: Faults, useFactory: () => Object.assign(new Faults(), initial) }],
+      controllers: [FaultsController],
+      exports: [Faults],
+    };
+  }
+}

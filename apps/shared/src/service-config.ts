@@ -13,6 +13,14 @@ export interface ServiceConfig {
   delayScale: number;
   /** The order service, for reconciliation (inventory, logistics). */
   orderUrl: string | null;
+  /** Faults injected from the start (FAULT_*); POST /admin/faults changes them at runtime. */
+  faults: InitialFaults;
+}
+
+export interface InitialFaults {
+  failNext: number;
+  poisonSku: string | null;
+  crashAfterLocalCommit: boolean;
 }
 
 export const CONFIG_ENV = [
@@ -52,7 +60,26 @@ export function readServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = 
     maxReconsumeTimes: number(env, 'MAX_RECONSUME_TIMES', 16, 0, 100),
     delayScale: number(env, 'DELAY_SCALE', 1, 0.0001, 1),
     orderUrl: env.ORDER_URL || null,
+    faults: {
+      failNext: number(env, 'FAULT_FAIL_NEXT', 0, 0, 100_000),
+      poisonSku: sku(env, 'FAULT_POISON_SKU'),
+      crashAfterLocalCommit: flag(env, 'FAULT_CRASH_AFTER_LOCAL_COMMIT'),
+    },
   };
+}
+
+function sku(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  if (!/^[A-Za-z0-9-]{1,32}$/.test(raw)) throw new Error(`${name} must be a SKU (1-32 letters, digits or dashes), got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new Error(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
 }
 
 /** Broker options of a sample service: the delay levels scaled, so the demo's retries take seconds, not hours. */
