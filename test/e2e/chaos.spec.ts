@@ -3,6 +3,7 @@ import { finalReport } from '../../apps/demo/src/scenarios';
 import type { ServiceName } from '../../apps/demo/src/service-process';
 import { sleep } from '../../apps/demo/src/ui';
 import { PrivatePostgres } from '../support/private-postgres';
+import { waitFor } from '../support/wait-for';
 import { dropCluster, startCluster } from './cluster-harness';
 
 const ORDERS = 1_000;
@@ -30,16 +31,9 @@ describe('chaos', () => {
     let placing = true;
     const started = Date.now();
     try {
-      const restart = async (name: ServiceName): Promise<void> => {
-        for (;;) {
-          try {
-            await cluster.services[name].start();
-            return;
-          } catch {
-            await sleep(500); // PostgreSQL may be restarting
-          }
-        }
-      };
+      // a start fails while PostgreSQL is restarting: try again until it is up
+      const restart = (name: ServiceName): Promise<boolean> =>
+        waitFor(() => cluster.services[name].start().then(() => true, () => false), { timeoutMs: 120_000, intervalMs: 500, what: `${name} to start again` });
       const victims: ServiceName[] = [];
       const chaos = (async () => {
         let pgRestarted = false;
@@ -69,10 +63,10 @@ describe('chaos', () => {
             try {
               await api.createOrder(`chaos-${next % 50}`, basket(next));
               accepted += 1;
-              await sleep(200);
+              await sleep(200); // load pacing, not synchronisation: ~40 orders/s in all
             } catch {
               refused += 1; // service down or PostgreSQL restarting: maybe committed, maybe not; the report checks both
-              await sleep(100);
+              await sleep(100); // back off before the next attempt
             }
           }
         }),

@@ -92,6 +92,19 @@ async function checkBackAnswer(checks: jest.SpiedFunction<TransactionLogChecker[
   return checks.mock.results[index - 1].value as Promise<TransactionResolution>;
 }
 
+/** Stores the half and the log row, holds the local transaction open, and waits until a check-back is blocked on it. */
+async function holdAfterLogRowWithCheckBackWaiting(): Promise<{ call: Promise<OrderRow>; checks: jest.SpiedFunction<TransactionLogChecker['check']>; id: string }> {
+  const { orders, checks } = await start();
+  const id = randomUUID();
+  await latch.query('SELECT pg_advisory_lock($1)', [AFTER_LOCK]);
+  const call = orders.createHeldAfterLogRow(id);
+  call.catch(() => undefined); // (b) rejects it on purpose; the test awaits it
+  await heldAtLatch(AFTER_LOCK);
+  // the check-back's marker insert is blocked on the open transaction's log row
+  await waitFor(async () => (await latch.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ROLLED_BACK%'")).rowCount);
+  return { call, checks, id };
+}
+
 async function nothingSent(id: string, topic: string): Promise<void> {
   const admin = (await env.admin()).admin;
   await waitFor(async () => (await admin.listHalfMessages({ group: 'race-orders' })).length === 0);
@@ -101,13 +114,7 @@ async function nothingSent(id: string, topic: string): Promise<void> {
 
 describe('check-back racing a slow local transaction (latches, no sleeps)', () => {
   it('(a) the local transaction commits while the check-back waits → COMMIT, delivered once', async () => {
-    const { orders, checks } = await start();
-    const id = randomUUID();
-    await latch.query('SELECT pg_advisory_lock($1)', [AFTER_LOCK]);
-    const call = orders.createHeldAfterLogRow(id);
-    await heldAtLatch(AFTER_LOCK);
-    // the check-back's marker insert is blocked on the open transaction's log row
-    await waitFor(async () => (await latch.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ROLLED_BACK%'")).rowCount);
+    const { call, checks, id } = await holdAfterLogRowWithCheckBackWaiting();
     await latch.query('SELECT pg_advisory_unlock($1)', [AFTER_LOCK]);
     await expect(call).resolves.toMatchObject({ id });
     expect(await checkBackAnswer(checks, id)).toBe('COMMIT');
@@ -121,12 +128,7 @@ describe('check-back racing a slow local transaction (latches, no sleeps)', () =
   });
 
   it('(b) the local transaction throws while the check-back waits → ROLLBACK, nothing delivered', async () => {
-    const { orders, checks } = await start();
-    const id = randomUUID();
-    await latch.query('SELECT pg_advisory_lock($1)', [AFTER_LOCK]);
-    const call = orders.createHeldAfterLogRow(id);
-    await heldAtLatch(AFTER_LOCK);
-    await waitFor(async () => (await latch.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ROLLED_BACK%'")).rowCount);
+    const { call, checks, id } = await holdAfterLogRowWithCheckBackWaiting();
     await latch.query("INSERT INTO public.race_fail VALUES ('race-after')");
     await latch.query('SELECT pg_advisory_unlock($1)', [AFTER_LOCK]);
     await expect(call).rejects.toThrow('injected failure before the local commit');
