@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { ConsoleLogger, Injectable, Logger, LoggerService } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
@@ -50,8 +50,12 @@ describe('@MessageListener inbox', () => {
   });
 
   it('a failing handler leaves no partial writes, is retried with rising reconsumeTimes, and ends in the DLQ', async () => {
+    const warnings: string[] = [];
+    const capture: LoggerService = { log: () => undefined, error: (m: unknown) => warnings.push(String(m)), warn: (m: unknown) => warnings.push(String(m)) };
     const orders = await orderService();
     env.track(await startService({ name: 'failing-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [AlwaysFailing] }));
+    // after the testing modules compiled: each compile installs Nest's TestingLogger
+    Logger.overrideLogger(capture);
     const id = randomUUID();
     const order = await orders.create(id, 'desk');
     const admin = (await env.admin()).admin;
@@ -64,5 +68,16 @@ describe('@MessageListener inbox', () => {
     expect(AlwaysFailing.deliveries.filter((d) => d.id === id).map((d) => d.reconsumeTimes)).toEqual([0, 1, 2]);
     expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toEqual([]);
     expect(await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE consumer_group = 'failing-inventory'")).toEqual([]);
+    Logger.overrideLogger(new ConsoleLogger());
+    // structured: ids and names, never the body or a connection string
+    const failures = warnings.filter((line) => line.startsWith('listener failed') && line.includes(sent.msgId));
+    expect(failures.map((line) => /reconsumeTimes=(\d)/.exec(line)?.[1])).toEqual(['0', '1', '2']);
+    for (const line of failures) {
+      expect(line).toMatch(new RegExp(`^listener failed; rolled back, the broker will retry group=failing-inventory topic=orders msgId=${sent.msgId} reconsumeTimes=\\d handler=AlwaysFailing.reserve error="stock service unavailable"$`));
+      expect(line).not.toContain('desk');
+      expect(line).not.toContain('postgres://');
+    }
+    // and the broker's own line when it dead-letters the message
+    expect(warnings.some((line) => line.includes(sent.msgId) && /DLQ|dead/i.test(line))).toBe(true);
   });
 });
