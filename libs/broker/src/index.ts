@@ -7,6 +7,7 @@ export {
   TransactionChecker,
   TransactionResolution,
   HalfReceipt,
+  PreparedHalf,
 } from './producer/transaction-producer';
 export { PushConsumer } from './consumer/push-consumer';
 export { SimpleConsumer, SimpleConsumerOptions, ReceiveOptions, ReceivedMessage } from './consumer/simple-consumer';

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { errorText, HalfReceipt, Message } from '@herald/broker';
+import { errorText, HalfReceipt, Message, TransactionNotFoundError } from '@herald/broker';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { FromResult, TransactionalMessageOptions } from './decorators/transactional-message.decorator';
 import { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
@@ -59,14 +59,17 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
       // Joined: a savepoint, so a throw takes back this method's writes even if the caller catches it.
       result = await this.txHost.withTransaction(joined ? Propagation.Nested : Propagation.Required, async () => {
         const value = await method.apply(target, args);
-        const half = await producer.sendHalf(this.toMessage(options, value, args));
+        const half = producer.prepareHalf(this.toMessage(options, value, args));
         progress.half = half;
-        try {
-          await store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId);
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new TransactionCheckedBackError(half.transactionId, options.topic, error);
-          throw error;
+        // The half (broker database) and the log row (this transaction) in parallel: either
+        // failing rolls back the local transaction, and a half without a committed row is rolled
+        // back by check-back. A check-back can only claim the id once the half is stored.
+        const [stored, logged] = await Promise.allSettled([half.store(), store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId)]);
+        if (logged.status === 'rejected') {
+          if (isUniqueViolation(logged.reason)) throw new TransactionCheckedBackError(half.transactionId, options.topic, logged.reason);
+          throw logged.reason;
         }
+        if (stored.status === 'rejected') throw stored.reason;
         if (joined) this.joinOuter({ ...half, topic: options.topic });
         progress.committing = true;
         return value;
@@ -76,9 +79,11 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
       // local transaction is surely rolled back, so the half goes too.
       const receipt = progress.half;
       if (receipt !== null && !progress.committing) {
-        await producer.rollback(receipt.transactionId).catch((rollbackError: unknown) =>
-          logger.log('warn', 'half rollback failed; check-back will roll it back', { transactionId: receipt.transactionId, topic: options.topic, error: errorText(rollbackError) }),
-        );
+        await producer.rollback(receipt.transactionId).catch((rollbackError: unknown) => {
+          // never stored: nothing to roll back
+          if (rollbackError instanceof TransactionNotFoundError) return;
+          logger.log('warn', 'half rollback failed; check-back will roll it back', { transactionId: receipt.transactionId, topic: options.topic, error: errorText(rollbackError) });
+        });
       }
       throw error;
     }

@@ -53,6 +53,11 @@ export interface HalfReceipt {
   transactionId: string;
 }
 
+/** A validated half message with its ids, not stored yet: `store()` makes it durable (once). */
+export interface PreparedHalf extends HalfReceipt {
+  store(): Promise<void>;
+}
+
 function resolveOptions(options: TransactionProducerOptions): ResolvedTransactionProducerOptions {
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
   if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
@@ -116,14 +121,26 @@ export class TransactionProducer {
 
   /** Stores a half message: durable once this resolves, invisible until committed. */
   async sendHalf(message: Message, options: { transactionTimeout?: number } = {}): Promise<HalfReceipt> {
+    const half = this.prepareHalf(message, options);
+    await half.store();
+    return { msgId: half.msgId, transactionId: half.transactionId };
+  }
+
+  /**
+   * Validates a half message and assigns its ids without storing it, so a caller can
+   * write its own record of the transaction while `store()` runs.
+   */
+  prepareHalf(message: Message, options: { transactionTimeout?: number } = {}): PreparedHalf {
     this.ctx.assertOpen('send');
     const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
     const transactionTimeout = intOption(options.transactionTimeout, 'transactionTimeout', this.options.transactionTimeout, 1, 7 * 86_400_000);
-    const queues = await this.ctx.routes.queueCount(outgoing.topic);
-    const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
     const transactionId = randomUUID();
-    await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
-    return { msgId: outgoing.msgId, transactionId };
+    const store = async (): Promise<void> => {
+      const queues = await this.ctx.routes.queueCount(outgoing.topic);
+      const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
+      await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
+    };
+    return { msgId: outgoing.msgId, transactionId, store };
   }
 
   /** Makes the half visible, once; committing again is a no-op, committing a rolled-back one an error. */
