@@ -7,6 +7,23 @@ const db = useTestDatabase();
 const openBroker = useBrokers(db);
 
 describe('transactional (half) messages', () => {
+  it('prepareHalf assigns the ids and validates at once; nothing is stored until store()', async () => {
+    const broker = await openBroker();
+    const topic = uniqueName('prepared');
+    await broker.admin.createTopic(topic, { queues: 2 });
+    const group = uniqueName('tx-producers');
+    const tx = broker.transactionProducer({ group, checker: () => 'UNKNOWN' });
+    expect(() => tx.prepareHalf({ topic, body: '' })).toThrow(expect.objectContaining({ field: 'body' }));
+    const half = tx.prepareHalf({ topic, body: 'prepared', keys: ['order-7'] });
+    expect(half.msgId).toMatch(/^[0-9A-F]{32}$/);
+    expect(await broker.admin.listHalfMessages({ group })).toEqual([]);
+    await expect(tx.commit(half.transactionId)).rejects.toBeInstanceOf(TransactionNotFoundError);
+    await half.store();
+    expect((await broker.admin.listHalfMessages({ group })).map((h) => [h.transactionId, h.msgId])).toEqual([[half.transactionId, half.msgId]]);
+    expect(await tx.commit(half.transactionId)).toMatchObject({ msgId: half.msgId, topic });
+    expect((await broker.admin.queryMessagesByKey(topic, 'order-7')).map((m) => m.body.toString())).toEqual(['prepared']);
+  });
+
   it('a half is invisible until commit, delivered once per group after it, and never after rollback', async () => {
     const broker = await openBroker();
     const topic = uniqueName('tx');
