@@ -16,8 +16,6 @@ export class ServiceProcess {
   private readonly recent: string[] = [];
   /** Called with every output line (stdout and stderr). */
   onLine: (service: ServiceName, line: string) => void = () => undefined;
-  /** Extra environment for the next start (fault injection). */
-  nextEnv: Record<string, string> = {};
 
   constructor(readonly name: ServiceName, readonly port: number, private readonly env: Record<string, string>) {}
 
@@ -25,23 +23,14 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get running(): boolean {
-    return this.child !== null;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   /** Starts the process and resolves once it listens; rejects with its last output if it exits first. */
   async start(): Promise<void> {
     if (this.child) return;
     const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, `apps/${this.name}/src/main.ts`)], {
       cwd: ROOT,
-      env: { ...process.env, ...this.env, ...this.nextEnv, PORT: String(this.port), SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
+      env: { ...process.env, ...this.env, PORT: String(this.port), SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.nextEnv = {};
     this.child = child;
     const ready = new Promise<void>((resolveReady, reject) => {
       const onLine = (line: string): void => {
@@ -80,9 +69,5 @@ export class ServiceProcess {
   /** Resolves when the process has exited on its own (a fault-injected crash). */
   whenExited(): Promise<void> {
     return this.exited;
-  }
-
-  lastLines(): string[] {
-    return [...this.recent];
   }
 }

@@ -39,10 +39,6 @@ export class HeraldRuntime {
     this.checker = new TransactionLogChecker(store, options.checkers, this.logger);
   }
 
-  get isConnected(): boolean {
-    return this.connection !== null;
-  }
-
   get broker(): Broker {
     return this.connected().broker;
   }
