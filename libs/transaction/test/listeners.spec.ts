@@ -78,6 +78,21 @@ describe('@MessageListener options and duties', () => {
     expect(EuropeanDesk.seen.sort()).toEqual(['o2', 'o4']);
   });
 
+  it('a provider discovered twice (an alias) is registered once: one consumer, one message per call', async () => {
+    const app = env.track(
+      await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService, { provide: 'ORDERS_ALIAS', useExisting: OrderService }] }),
+    );
+    env.track(
+      await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers, { provide: 'HANDLERS_ALIAS', useExisting: InventoryHandlers }] }),
+    );
+    const id = randomUUID();
+    await app.get<OrderService>('ORDERS_ALIAS').create(id, 'twice-found');
+    const admin = (await env.admin()).admin;
+    expect(await admin.queryMessagesByKey('orders', id)).toHaveLength(1);
+    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).length === 1);
+    expect((await admin.groupMembers('inventory')).length).toBe(1);
+  });
+
   it('refuses two listeners in one consumer group', async () => {
     const starting = startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers, SecondInventoryListener] });
     await expect(starting).rejects.toThrow(InvalidListenerError);
