@@ -1,11 +1,8 @@
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { HeraldModule } from '@herald/transaction';
-import { FaultsModule } from '../../shared/src/faults';
 import { HealthController } from '../../shared/src/health.controller';
 import { ReconcileController, Reconciler } from '../../shared/src/reconcile.controller';
-import { brokerOptions, ServiceConfig } from '../../shared/src/service-config';
+import type { ServiceConfig } from '../../shared/src/service-config';
+import { serviceImports } from '../../shared/src/service-imports';
 import { Shipments1764300000002 } from './migrations/1764300000002-shipments';
 import { Shipment } from './shipments/shipment.entity';
 import { ShipmentsController } from './shipments/shipments.controller';
@@ -15,13 +12,7 @@ import { ShipmentsService } from './shipments/shipments.service';
 
 export function logisticsAppModule(config: ServiceConfig): new () => unknown {
   @Module({
-    imports: [
-      TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities: [Shipment], migrations: [Shipments1764300000002], migrationsRun: true, extra: { max: 20 } }),
-      TypeOrmModule.forFeature([Shipment]),
-      FaultsModule.register(config.faults),
-      TerminusModule,
-      HeraldModule.forRoot({ broker: brokerOptions(config), producerGroup: 'logistics-service', concurrency: config.listenerConcurrency, maxReconsumeTimes: config.maxReconsumeTimes }),
-    ],
+    imports: serviceImports(config, { producerGroup: 'logistics-service', entities: [Shipment], migrations: [Shipments1764300000002] }),
     controllers: [ShipmentsController, HealthController, ReconcileController],
     providers: [
       ShipmentsService,

@@ -1,0 +1,34 @@
+import type { DynamicModule, Type } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { MigrationInterface } from 'typeorm';
+import { HeraldModule } from '@herald/transaction';
+import { Faults, FaultsModule } from './faults';
+import { brokerOptions, ServiceConfig } from './service-config';
+
+/**
+ * What every sample service imports: its own database (entities, migrations run at start),
+ * faults, terminus, and Herald with the service's producer group. The crash-after-local-commit
+ * fault is wired in every service, so `crashAfterLocalCommit` means the same everywhere.
+ */
+export function serviceImports(
+  config: ServiceConfig,
+  service: { producerGroup: string; entities: Function[]; migrations: Type<MigrationInterface>[] },
+): (DynamicModule | Type<unknown>)[] {
+  return [
+    TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities: service.entities, migrations: service.migrations, migrationsRun: true, extra: { max: 20 } }),
+    TypeOrmModule.forFeature(service.entities),
+    FaultsModule.register(config.faults),
+    TerminusModule,
+    HeraldModule.forRootAsync({
+      inject: [Faults],
+      useFactory: (faults: Faults) => ({
+        broker: brokerOptions(config),
+        producerGroup: service.producerGroup,
+        concurrency: config.listenerConcurrency,
+        maxReconsumeTimes: config.maxReconsumeTimes,
+        onLocalCommit: () => faults.afterLocalCommit(),
+      }),
+    }),
+  ];
+}
