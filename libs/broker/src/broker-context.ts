@@ -1,16 +1,23 @@
 import type { Pool } from 'pg';
 import type { ResolvedBrokerOptions } from './broker-options';
 import type { TopicRoutes } from './topic-routes';
-import type { GroupCommit } from './util/group-commit';
+import type { GroupCommit, GroupCommitLimits } from './util/group-commit';
 import type { NotificationListener } from './util/notification-listener';
 import type { AppendResult, QueuedMessage } from './store/statements';
 
 /** What the broker's parts share; internal, not exported from the lib. */
 export interface BrokerContext {
   readonly options: ResolvedBrokerOptions;
+  /** Consumers, simple consumers, admin and topic routes (`<app>:consumer`). */
   readonly pool: Pool;
+  /** Transaction producers, check-backs and scheduled sends (`<app>:producer`). */
+  readonly producerPool: Pool;
+  /** The due-message mover and the retention pass (`<app>:scheduler`). */
+  readonly schedulerPool: Pool;
   readonly listener: NotificationListener;
   readonly routes: TopicRoutes;
+  /** Byte and count budgets of every group commit of messages. */
+  readonly sendLimits: GroupCommitLimits<QueuedMessage>;
   readonly appender: GroupCommit<QueuedMessage, AppendResult>;
   readonly scheduler: GroupCommit<QueuedMessage, void>;
   readonly channels: { messages: string; scheduled: string; groups: string; halves: string };

@@ -32,6 +32,29 @@ export interface BrokerOptions {
   sessionTimeout?: number;
   /** Most messages written in one group-commit round trip. Default 256. */
   maxBatchSize?: number;
+  /**
+   * Most bytes (bodies plus tag, keys, group and properties) in one group-commit
+   * round trip; a single larger send or batch still goes, alone. Default 16 MiB.
+   */
+  maxFlushBytes?: number;
+  /** Largest total size of one `sendBatch`, in bytes (RocketMQ's batch cap). Default 4 MiB. */
+  maxBatchBytes?: number;
+  /** Messages that may wait for the store at once; more sends fail with SendQueueFullError. Default 100 000. */
+  maxPendingSends?: number;
+  /** Bytes that may wait for the store at once; more sends fail with SendQueueFullError. Default 1 GiB. */
+  maxPendingBytes?: number;
+  /** Giving up on opening a connection, ms. Default 10 000. */
+  connectTimeout?: number;
+  /** `statement_timeout` of the broker's sessions, ms (0: none). Default 30 000. */
+  statementTimeout?: number;
+  /**
+   * `lock_timeout` of the broker's sessions, ms (0: none): a send waiting this long
+   * for a queue another session holds fails (BrokerTimeoutError) instead of holding
+   * up sends to other queues. Default 5 000.
+   */
+  lockTimeout?: number;
+  /** Prefix of `application_name` on the broker's connections (`<prefix>:producer`, `:consumer`, `:scheduler`, `:listener`). Default `herald`. */
+  applicationName?: string;
   /** Group-commit flushes in flight at once on the pipelined append connection. Default 2. */
   appendPipelineDepth?: number;
   /** Run the loop that moves due retries into their queues in this process. Default true. */
@@ -59,6 +82,14 @@ export interface ResolvedBrokerOptions {
   heartbeatInterval: number;
   sessionTimeout: number;
   maxBatchSize: number;
+  maxFlushBytes: number;
+  maxBatchBytes: number;
+  maxPendingSends: number;
+  maxPendingBytes: number;
+  connectTimeout: number;
+  statementTimeout: number;
+  lockTimeout: number;
+  applicationName: string;
   appendPipelineDepth: number;
   runScheduler: boolean;
   retention: number;
@@ -82,6 +113,7 @@ export function boolOption(value: unknown, field: string, fallback: boolean): bo
 }
 
 const DAY = 86_400_000;
+const MiB = 1024 * 1024;
 
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
   if (options === null || typeof options !== 'object') {
@@ -108,6 +140,10 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
   if (sessionTimeout <= heartbeatInterval) {
     throw new InvalidOptionsError('sessionTimeout', `must be longer than heartbeatInterval (${heartbeatInterval} ms)`);
   }
+  const applicationName = options.applicationName ?? 'herald';
+  if (typeof applicationName !== 'string' || !/^[A-Za-z0-9_.-]{1,40}$/.test(applicationName)) {
+    throw new InvalidOptionsError('applicationName', 'must match ^[A-Za-z0-9_.-]{1,40}$');
+  }
   const logger = options.logger ?? new ConsoleLogger();
   if (typeof logger.log !== 'function') throw new InvalidOptionsError('logger', 'must have a log(level, message, fields) method');
   return {
@@ -123,6 +159,15 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     heartbeatInterval,
     sessionTimeout,
     maxBatchSize: intOption(options.maxBatchSize, 'maxBatchSize', 256, 1, 10_000),
+    // A PostgreSQL protocol message and a bytea value stop at 1 GiB; flushes stay well below.
+    maxFlushBytes: intOption(options.maxFlushBytes, 'maxFlushBytes', 16 * MiB, 1, 512 * MiB),
+    maxBatchBytes: intOption(options.maxBatchBytes, 'maxBatchBytes', 4 * MiB, 1, 512 * MiB),
+    maxPendingSends: intOption(options.maxPendingSends, 'maxPendingSends', 100_000, 1, 10_000_000),
+    maxPendingBytes: intOption(options.maxPendingBytes, 'maxPendingBytes', 1024 * MiB, 1, 64 * 1024 * MiB),
+    connectTimeout: intOption(options.connectTimeout, 'connectTimeout', 10_000, 1, 600_000),
+    statementTimeout: intOption(options.statementTimeout, 'statementTimeout', 30_000, 0, DAY),
+    lockTimeout: intOption(options.lockTimeout, 'lockTimeout', 5_000, 0, DAY),
+    applicationName,
     appendPipelineDepth: intOption(options.appendPipelineDepth, 'appendPipelineDepth', 2, 1, 16),
     runScheduler: boolOption(options.runScheduler, 'runScheduler', true),
     retention: intOption(options.retention, 'retention', 72 * 3_600_000, 1, 3_650 * DAY),

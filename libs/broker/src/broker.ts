@@ -5,21 +5,28 @@ import { BrokerOptions, ResolvedBrokerOptions, resolveBrokerOptions } from './br
 import { PushConsumer } from './consumer/push-consumer';
 import type { PushConsumerOptions } from './consumer/push-consumer-options';
 import { SimpleConsumer, SimpleConsumerOptions } from './consumer/simple-consumer';
-import { BrokerStoreError } from './errors/broker-store.error';
-import { HeraldError } from './errors/herald.error';
 import { IllegalStateError } from './errors/illegal-state.error';
+import { toHeraldError } from './errors/store-errors';
 import { errorText } from './logger';
 import { Producer, ProducerOptions } from './producer/producer';
 import { TransactionProducer, TransactionProducerOptions } from './producer/transaction-producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
 import { RetentionCleaner } from './scheduler/retention-cleaner';
 import { migrate } from './store/migrator';
+import { messageBytes } from './message-validation';
 import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
 import { TopicRoutes } from './topic-routes';
-import { GroupCommit } from './util/group-commit';
+import { ConnectionRole, connectionConfig } from './util/connection-config';
+import { GroupCommit, GroupCommitLimits } from './util/group-commit';
 import { NotificationListener } from './util/notification-listener';
 import { PipelinedConnection } from './util/pipelined-connection';
 import { trackResource, untrackResource } from './util/resources';
+
+interface Pools {
+  consumer: Pool;
+  producer: Pool;
+  scheduler: Pool;
+}
 
 /**
  * A connection to the Herald broker store. Create one per process with
@@ -39,23 +46,35 @@ export class Broker {
 
   private constructor(
     readonly options: ResolvedBrokerOptions,
-    private readonly pool: Pool,
+    private readonly pools: Pools,
     private readonly listener: NotificationListener,
   ) {
+    const { consumer: pool, producer: producerPool, scheduler: schedulerPool } = pools;
     const routes = new TopicRoutes(pool, options.autoCreateTopics, options.defaultTopicQueues);
-    const appendConnection = new PipelinedConnection(options.connectionString, options.schema, options.logger);
+    const appendConnection = new PipelinedConnection(connectionConfig(options, 'producer'), options.logger);
     this.appendConnection = appendConnection;
     const prefix = `herald_${options.schema}`;
+    const limits: GroupCommitLimits<QueuedMessage> = {
+      maxItems: options.maxBatchSize,
+      maxBytes: options.maxFlushBytes,
+      maxPendingItems: options.maxPendingSends,
+      maxPendingBytes: options.maxPendingBytes,
+      sizeOf: messageBytes,
+      lanesOf: (m) => [`${m.topic}\u0000${m.queueId}`],
+    };
     this.ctx = {
       options,
       pool,
+      producerPool,
+      schedulerPool,
       listener,
       routes,
-      appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(appendConnection, batch), options.maxBatchSize, options.appendPipelineDepth),
+      sendLimits: limits,
+      appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(appendConnection, batch), limits, options.appendPipelineDepth),
       scheduler: new GroupCommit<QueuedMessage, void>(async (batch) => {
-        await scheduleMessages(pool, batch);
+        await scheduleMessages(producerPool, batch);
         return batch.map(() => undefined);
-      }, options.maxBatchSize),
+      }, limits),
       channels: { messages: `${prefix}_msg`, scheduled: `${prefix}_sched`, groups: `${prefix}_group`, halves: `${prefix}_half` },
       assertOpen: (operation) => {
         if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
@@ -66,25 +85,36 @@ export class Broker {
     this.retention = new RetentionCleaner(this.ctx);
   }
 
-  /** Validates options, migrates the schema, opens the pool and the notification connection. */
+  /**
+   * Validates options, migrates the schema, opens the pools (created lazily, one per
+   * role, so `pg_stat_activity` shows who is who) and the notification connection.
+   */
   static async connect(options: BrokerOptions): Promise<Broker> {
     const resolved = resolveBrokerOptions(options);
-    const pool = new Pool({
-      connectionString: resolved.connectionString,
-      max: resolved.poolSize,
-      options: `-c search_path=${resolved.schema}`,
-    });
-    pool.on('error', (error) => resolved.logger.log('warn', 'idle broker connection failed', { error: errorText(error) }));
-    const listener = new NotificationListener(resolved.connectionString, resolved.logger);
+    const pool = (role: ConnectionRole, max: number): Pool => {
+      const created = new Pool({ ...connectionConfig(resolved, role), max });
+      created.on('error', (error) => resolved.logger.log('warn', 'idle broker connection failed', { role, error: errorText(error) }));
+      return created;
+    };
+    const pools: Pools = {
+      consumer: pool('consumer', resolved.poolSize),
+      producer: pool('producer', resolved.poolSize),
+      // the due-message mover and the retention pass: one statement at a time each
+      scheduler: pool('scheduler', 2),
+    };
+    const listener = new NotificationListener(connectionConfig(resolved, 'listener'), resolved.logger);
+    const migration = new Pool({ ...connectionConfig(resolved, 'migrate'), max: 1 });
     try {
-      await migrate(pool, resolved.schema);
+      await migrate(migration, resolved.schema);
       await listener.start();
     } catch (error) {
       await listener.close();
-      await pool.end();
-      throw error instanceof HeraldError ? error : new BrokerStoreError('connect', error);
+      await Promise.all(Object.values(pools).map((p) => p.end()));
+      throw toHeraldError('connect', error);
+    } finally {
+      await migration.end();
     }
-    const broker = new Broker(resolved, pool, listener);
+    const broker = new Broker(resolved, pools, listener);
     trackResource(broker, `Broker(schema=${resolved.schema})`);
     if (resolved.runScheduler) broker.scheduler.start();
     if (resolved.runRetention) broker.retention.start();
@@ -129,7 +159,7 @@ export class Broker {
       await this.retention.stop();
       await this.appendConnection.close();
       await this.listener.close();
-      await this.pool.end();
+      await Promise.all(Object.values(this.pools).map((pool) => pool.end()));
       untrackResource(this);
     })();
     return this.closing;

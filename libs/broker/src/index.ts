@@ -34,3 +34,6 @@ export { TransactionNotFoundError } from './errors/transaction-not-found.error';
 export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
 export { retryTopicOf, dlqTopicOf, assertUserTopicName, isValidGroupName } from './topic-name';
 export { migrate, loadMigrations, Migration, MigrationConnection } from './store/migrator';
+export { BatchTooLargeError } from './errors/batch-too-large.error';
+export { SendQueueFullError } from './errors/send-queue-full.error';
+export { BrokerTimeoutError, TimeoutKind } from './errors/broker-timeout.error';

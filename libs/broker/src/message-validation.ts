@@ -133,3 +133,14 @@ export function toOutgoingMessage(message: Message, maxMessageSize: number, dela
     delayMs,
   };
 }
+
+/**
+ * Bytes a message takes in a flush: its body plus an upper bound of its text
+ * fields in UTF-8 (3 bytes per UTF-16 unit), so byte budgets never undercount.
+ */
+export function messageBytes(message: Pick<OutgoingMessage, 'body' | 'tag' | 'keys' | 'messageGroup' | 'properties'>): number {
+  let chars = (message.tag?.length ?? 0) + (message.messageGroup?.length ?? 0);
+  if (message.keys) for (const key of message.keys) chars += key.length;
+  if (message.properties) for (const name in message.properties) chars += name.length + message.properties[name].length;
+  return message.body.length + 3 * chars;
+}

@@ -58,7 +58,7 @@ export class CheckBackLoop {
     this.signal.wake();
     await this.running;
     try {
-      await leaveProducerGroup(this.ctx.pool, this.options.group, this.clientId);
+      await leaveProducerGroup(this.ctx.producerPool, this.options.group, this.clientId);
     } catch (error) {
       this.ctx.options.logger.log('warn', 'leaving the producer group failed; claims will expire', { group: this.options.group, error: errorText(error) });
     }
@@ -69,7 +69,7 @@ export class CheckBackLoop {
     const checks = this.checksSinceHeartbeat;
     this.checksSinceHeartbeat = 0;
     try {
-      await producerHeartbeat(this.ctx.pool, this.options.group, this.clientId, this.ctx.options.sessionTimeout, checks);
+      await producerHeartbeat(this.ctx.producerPool, this.options.group, this.clientId, this.ctx.options.sessionTimeout, checks);
     } catch (error) {
       this.checksSinceHeartbeat += checks;
       this.ctx.options.logger.log('warn', 'producer heartbeat failed', { group: this.options.group, error: errorText(error) });
@@ -81,10 +81,10 @@ export class CheckBackLoop {
     while (!this.stopped) {
       let sleep = pollInterval;
       try {
-        const claimed = await claimDueHalves(this.ctx.pool, this.options.group, this.clientId, this.options.checkTimeout + this.ctx.options.sessionTimeout, CLAIM_BATCH);
+        const claimed = await claimDueHalves(this.ctx.producerPool, this.options.group, this.clientId, this.options.checkTimeout + this.ctx.options.sessionTimeout, CLAIM_BATCH);
         if (claimed.length > 0) await this.checkAll(claimed);
         if (claimed.length === CLAIM_BATCH) continue;
-        const next = await nextHalfDue(this.ctx.pool, this.options.group);
+        const next = await nextHalfDue(this.ctx.producerPool, this.options.group);
         if (next !== null) sleep = Math.min(pollInterval, Math.max(0, Math.ceil(next)));
       } catch (error) {
         logger.log('warn', 'check-back pass failed; will retry', { group: this.options.group, error: errorText(error) });
@@ -120,7 +120,7 @@ export class CheckBackLoop {
     };
     await Promise.all(Array.from({ length: Math.min(this.options.checkConcurrency, claimed.length) }, worker));
     if (inconclusive.length > 0) {
-      await recordInconclusiveChecks(this.ctx.pool, inconclusive, this.clientId, this.options.checkInterval, this.options.maxChecks);
+      await recordInconclusiveChecks(this.ctx.producerPool, inconclusive, this.clientId, this.options.checkInterval, this.options.maxChecks);
     }
   }
 

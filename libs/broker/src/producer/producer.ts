@@ -1,13 +1,13 @@
 import { DatabaseError } from 'pg';
 import type { BrokerContext } from '../broker-context';
-import { BrokerStoreError } from '../errors/broker-store.error';
-import { HeraldError } from '../errors/herald.error';
+import { BatchTooLargeError } from '../errors/batch-too-large.error';
 import { InvalidMessageError } from '../errors/invalid-message.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { toHeraldError } from '../errors/store-errors';
 import { TopicNotFoundError } from '../errors/topic-not-found.error';
 import { errorText } from '../logger';
 import type { Message, SendReceipt } from '../message';
-import { OutgoingMessage, toOutgoingMessage } from '../message-validation';
+import { messageBytes, OutgoingMessage, toOutgoingMessage } from '../message-validation';
 import type { QueuedMessage } from '../store/statements';
 import { isValidGroupName } from '../topic-name';
 import { fnv1a } from '../util/hash';
@@ -39,7 +39,10 @@ export class Producer {
     return receipt;
   }
 
-  /** Sends messages of one topic atomically: all are stored, or none. */
+  /**
+   * Sends messages of one topic atomically: all are stored, or none. A batch of
+   * several messages may total at most the broker's `maxBatchBytes` (BatchTooLargeError).
+   */
   async sendBatch(messages: Message[]): Promise<SendReceipt[]> {
     this.ctx.assertOpen('send');
     if (!Array.isArray(messages) || messages.length === 0) {
@@ -50,13 +53,21 @@ export class Producer {
     if (outgoing.some((m) => m.topic !== topic)) {
       throw new InvalidMessageError('topic', 'all messages of a batch must have the same topic', topic);
     }
+    if (outgoing.length > 1) {
+      const size = outgoing.reduce((n, m) => n + messageBytes(m), 0);
+      if (size > this.ctx.options.maxBatchBytes) throw new BatchTooLargeError(topic, size, this.ctx.options.maxBatchBytes);
+    }
     return this.append(topic, outgoing);
   }
 
-  /** Sends without waiting for the store. Bad input still throws at once; store failures are logged. */
+  /**
+   * Sends without waiting for the store. Bad input, and a full send queue
+   * (SendQueueFullError), still throw at once; store failures are logged.
+   */
   sendOneway(message: Message): void {
     this.ctx.assertOpen('send');
     const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
+    (outgoing.delayMs > 0 ? this.ctx.scheduler : this.ctx.appender).admit([{ ...outgoing, queueId: 0 }]);
     this.append(outgoing.topic, [outgoing]).catch((error: unknown) => {
       this.ctx.options.logger.log('error', 'oneway send failed', {
         group: this.group,
@@ -79,8 +90,7 @@ export class Producer {
         this.ctx.routes.forget(topic);
         throw new TopicNotFoundError(topic);
       }
-      if (error instanceof HeraldError) throw error;
-      throw new BrokerStoreError('send', error);
+      throw toHeraldError('send', error);
     }
   }
 

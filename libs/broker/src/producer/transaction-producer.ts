@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { boolOption, intOption } from '../broker-options';
 import { IllegalStateError } from '../errors/illegal-state.error';
+import { toHeraldError } from '../errors/store-errors';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { TransactionAlreadyResolvedError } from '../errors/transaction-already-resolved.error';
 import { TransactionNotFoundError } from '../errors/transaction-not-found.error';
@@ -94,12 +95,14 @@ export class TransactionProducer {
     this.options = resolveOptions(options);
     this.group = this.options.group;
     this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
-    const { pool, options: brokerOptions } = ctx;
+    const { producerPool: pool, options: brokerOptions } = ctx;
     this.halves = new GroupCommit<HalfToStore, void>(async (batch) => {
       await insertHalves(pool, batch);
       return batch.map(() => undefined);
-    }, brokerOptions.maxBatchSize);
-    const resolver = (outcome: 'COMMIT' | 'ROLLBACK') => new GroupCommit<string, ResolveResult>((ids) => resolveHalves(pool, ids, outcome, this.clientId), brokerOptions.maxBatchSize);
+    }, ctx.sendLimits);
+    const idLimits = { ...ctx.sendLimits, maxBytes: Number.POSITIVE_INFINITY, sizeOf: () => 0, lanesOf: undefined };
+    const resolver = (outcome: 'COMMIT' | 'ROLLBACK') =>
+      new GroupCommit<string, ResolveResult>((ids) => resolveHalves(pool, ids, outcome, this.clientId), { ...idLimits, maxItems: brokerOptions.maxBatchSize });
     this.resolutions = { COMMIT: resolver('COMMIT'), ROLLBACK: resolver('ROLLBACK') };
   }
 
@@ -138,7 +141,11 @@ export class TransactionProducer {
     const store = async (): Promise<void> => {
       const queues = await this.ctx.routes.queueCount(outgoing.topic);
       const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
-      await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
+      try {
+        await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
+      } catch (error) {
+        throw toHeraldError('send half', error);
+      }
     };
     return { msgId: outgoing.msgId, transactionId, store };
   }
@@ -159,7 +166,12 @@ export class TransactionProducer {
     if (typeof transactionId !== 'string' || transactionId.length === 0 || transactionId.length > 128) {
       throw new InvalidOptionsError('transactionId', 'must be the transactionId returned by sendHalf');
     }
-    const [result] = await this.resolutions[outcome].submit([transactionId]);
+    let result: ResolveResult;
+    try {
+      [result] = await this.resolutions[outcome].submit([transactionId]);
+    } catch (error) {
+      throw toHeraldError(outcome === 'COMMIT' ? 'commit' : 'roll back', error);
+    }
     if (result.status === 'NOT_FOUND') throw new TransactionNotFoundError(transactionId);
     if (result.status === 'CONFLICT') throw new TransactionAlreadyResolvedError(transactionId, outcome === 'COMMIT' ? 'ROLLBACK' : 'COMMIT');
     return result;

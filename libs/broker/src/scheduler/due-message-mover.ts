@@ -41,7 +41,7 @@ export class DueMessageMover {
   async runOnce(): Promise<{ moved: number; nextDueInMs: number | null; busy: boolean }> {
     let total = 0;
     for (;;) {
-      const { moved, nextDueInMs } = await moveDueMessages(this.ctx.pool, BATCH);
+      const { moved, nextDueInMs } = await moveDueMessages(this.ctx.schedulerPool, BATCH);
       if (moved < 0) return { moved: total, nextDueInMs, busy: true };
       total += moved;
       if (moved < BATCH) return { moved: total, nextDueInMs, busy: false };

@@ -40,11 +40,11 @@ export class RetentionCleaner {
     const cutoff = new Date(Date.now() - this.ctx.options.retention);
     let total = 0;
     for (;;) {
-      const deleted = await deleteExpiredMessages(this.ctx.pool, cutoff, BATCH);
+      const deleted = await deleteExpiredMessages(this.ctx.schedulerPool, cutoff, BATCH);
       if (deleted > 0) total += deleted;
       if (deleted < BATCH) break;
     }
-    while ((await deleteOldTransactionRecords(this.ctx.pool, cutoff, BATCH)) === BATCH);
+    while ((await deleteOldTransactionRecords(this.ctx.schedulerPool, cutoff, BATCH)) === BATCH);
     return total;
   }
 }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerStoreError } from '../errors/broker-store.error';
 import { SchemaVersionTooNewError } from '../errors/schema-version.error';
+import { toHeraldError } from '../errors/store-errors';
 
 export interface Migration {
   version: number;
@@ -40,7 +41,7 @@ export async function migrate(pool: { connect(): Promise<MigrationConnection> },
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new BrokerStoreError('migrate', error);
+    throw toHeraldError('connect', error);
   }
   const ident = client.escapeIdentifier(schema);
   const lockKey = `herald.migrate.${schema}`;

@@ -23,7 +23,27 @@ export interface AppendResult {
   queueOffset: number;
 }
 
-/** The parallel arrays of a message batch, in the parameter order every batched insert uses. */
+/**
+ * The bodies of a batch as ONE binary parameter plus 1-based starts and lengths.
+ * node-postgres sends a Buffer parameter as binary, while a `bytea[]` goes as hex
+ * text: twice the bytes, and past ~512 MiB a string V8 cannot build.
+ */
+export function bodyParams(messages: readonly { body: Buffer }[]): [Buffer, number[], number[]] {
+  const starts: number[] = [];
+  let at = 1;
+  for (const m of messages) {
+    starts.push(at);
+    at += m.body.length;
+  }
+  return [Buffer.concat(messages.map((m) => m.body)), starts, messages.map((m) => m.body.length)];
+}
+
+/** SQL that turns `bodyParams` at parameter `$n` back into a `bytea[]` in input order. */
+export function bodiesSql(n: number): string {
+  return `ARRAY(SELECT substring($${n}::bytea FROM b.s FOR b.l) FROM unnest($${n + 1}::int[], $${n + 2}::int[]) WITH ORDINALITY AS b (s, l, o) ORDER BY b.o)`;
+}
+
+/** The parallel arrays of a message batch (bodies apart: see bodyParams), in the parameter order every batched insert uses. */
 export function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
   return [
     messages.map((m) => m.topic),
@@ -33,7 +53,6 @@ export function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
     messages.map((m) => (m.keys ? JSON.stringify(m.keys) : null)),
     messages.map((m) => m.messageGroup),
     messages.map((m) => (m.properties ? JSON.stringify(m.properties) : null)),
-    messages.map((m) => m.body),
     messages.map((m) => m.bornAt),
     messages.map((m) => m.reconsumeTimes),
     messages.map((m) => m.originTopic),
@@ -62,7 +81,7 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
   const { rows } = await db.query<{ topic: string; queue_id: number; base: string }>({
     name: 'herald_append_batch',
     text: `SELECT topic, queue_id, base FROM append_batch($1::text[], $2::int[], $3::int[], $4::text[], $5::int[], $6::int[],
-             $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[], $14::int[], $15::text[])`,
+             $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::jsonb[], ${bodiesSql(15)}, $12::timestamptz[], $13::int[], $14::text[])`,
     values: [
       queues.map((q) => q.topic),
       queues.map((q) => q.queueId),
@@ -71,6 +90,7 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
       messages.map((m) => m.queueId),
       ranks,
       ...messageArrays(messages).slice(2),
+      ...bodyParams(messages),
     ],
   });
   const bases = new Map(rows.map((row) => [`${row.topic}\u0000${row.queue_id}`, Number(row.base)]));
@@ -86,14 +106,14 @@ export async function scheduleMessages(db: Db, messages: readonly QueuedMessage[
                                              born_at, reconsume_times, origin_topic, due_at)
              SELECT u.t, u.q, u.mid, u.tg, CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
                     u.mg, u.pr, u.bd, u.ba, u.rc, u.ot, clock_timestamp() + u.delay * interval '1 millisecond'
-             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::bytea[],
-                         $9::timestamptz[], $10::int[], $11::text[], $12::bigint[])
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], ${bodiesSql(12)},
+                         $8::timestamptz[], $9::int[], $10::text[], $11::bigint[])
                AS u (t, q, mid, tg, ks, mg, pr, bd, ba, rc, ot, delay)
              RETURNING due_at)
            SELECT pg_notify('herald_' || current_schema() || '_sched',
                             ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::bigint::text)
            FROM ins`,
-    values: [...messageArrays(messages), messages.map((m) => m.delayMs)],
+    values: [...messageArrays(messages), messages.map((m) => m.delayMs), ...bodyParams(messages)],
   });
 }
 

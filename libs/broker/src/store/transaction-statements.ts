@@ -1,5 +1,5 @@
 /** Statements of transactional (half) messages; see 006_transactions.sql. */
-import { messageArrays } from './statements';
+import { bodiesSql, bodyParams, messageArrays } from './statements';
 import type { Db, QueuedMessage } from './statements';
 import type { MessageRow } from './rows';
 
@@ -19,8 +19,8 @@ export async function insertHalves(db: Db, halves: readonly HalfToStore[]): Prom
              SELECT u.tx, u.pg, u.t, u.q, u.mid, u.tg,
                     CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
                     u.mg, u.pr, u.bd, u.ba, u.delay, clock_timestamp() + u.timeout * interval '1 millisecond'
-             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::bytea[],
-                         $9::timestamptz[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], ${bodiesSql(13)},
+                         $8::timestamptz[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
                AS u (t, q, mid, tg, ks, mg, pr, bd, ba, tx, pg, delay, timeout)
              RETURNING producer_group, check_after)
            SELECT pg_notify('herald_' || current_schema() || '_half',
@@ -28,11 +28,12 @@ export async function insertHalves(db: Db, halves: readonly HalfToStore[]): Prom
            FROM ins GROUP BY producer_group`,
     values: [
       // a half has no reconsume count or origin topic: the message arrays without their last two
-      ...messageArrays(halves).slice(0, 9),
+      ...messageArrays(halves).slice(0, 8),
       halves.map((h) => h.transactionId),
       halves.map((h) => h.producerGroup),
       halves.map((h) => h.delayMs),
       halves.map((h) => h.transactionTimeout),
+      ...bodyParams(halves),
     ],
   });
 }

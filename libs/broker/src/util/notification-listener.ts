@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 import type { BrokerLogger } from '../logger';
 import { errorText } from '../logger';
 
@@ -18,7 +18,7 @@ export class NotificationListener {
   private connecting: Promise<void> | null = null;
 
   constructor(
-    private readonly connectionString: string,
+    private readonly config: ClientConfig,
     private readonly logger: BrokerLogger,
   ) {}
 
@@ -54,7 +54,7 @@ export class NotificationListener {
 
   private connect(): Promise<void> {
     this.connecting = (async () => {
-      const client = new Client({ connectionString: this.connectionString });
+      const client = new Client(this.config);
       client.on('error', (error) => {
         this.logger.log('warn', 'notification connection lost; reconnecting', { error: errorText(error) });
         if (this.client === client) this.dropClient();
