@@ -1,5 +1,11 @@
 /** Expression tree of a RocketMQ SQL92 filter. Literals are kept typed; identifiers name message properties. */
-export type Literal = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'boolean'; value: boolean };
+export type Literal = { kind: 'string'; value: string } | NumberLiteral | { kind: 'boolean'; value: boolean };
+
+/**
+ * A number typed as RocketMQ's parser types it (ConstantExpression.createFromDecimal / createFloat): digits alone are
+ * an Integer, or a Long past 2^31−1; a point or an exponent makes a Double. The type decides how a string is read.
+ */
+export type NumberLiteral = { kind: 'int' | 'long'; value: bigint } | { kind: 'double'; value: number };
 
 export type Operand = { kind: 'property'; name: string } | Literal;
 

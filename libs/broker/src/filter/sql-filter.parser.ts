@@ -1,5 +1,5 @@
 import { InvalidFilterExpressionError } from '../errors/invalid-filter-expression.error';
-import type { ComparisonOperator, FilterNode, Literal, Operand } from './sql-filter.ast';
+import type { ComparisonOperator, FilterNode, Literal, NumberLiteral, Operand } from './sql-filter.ast';
 
 type TokenKind = 'identifier' | 'keyword' | 'string' | 'number' | 'operator' | 'lparen' | 'rparen' | 'comma' | 'end';
 
@@ -12,6 +12,8 @@ interface Token {
 const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IS', 'NULL', 'BETWEEN', 'IN', 'TRUE', 'FALSE']);
 const MAX_LENGTH = 4_096;
 const MAX_DEPTH = 64;
+const INT_MAX = 2n ** 31n - 1n;
+const LONG_MAX = 2n ** 63n - 1n;
 
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
@@ -214,9 +216,19 @@ class Parser {
   private literal(): Literal {
     const token = this.next();
     if (token.kind === 'string') return { kind: 'string', value: token.text };
-    if (token.kind === 'number') return { kind: 'number', value: Number(token.text) };
+    if (token.kind === 'number') return this.number(token);
     if (token.kind === 'keyword' && (token.text === 'TRUE' || token.text === 'FALSE')) return { kind: 'boolean', value: token.text === 'TRUE' };
     return this.fail(token, `expected a value, found ${this.describe(token)}`);
+  }
+
+  /** RocketMQ reads the digits before the minus sign: an Integer up to 2^31−1, then a Long; past that a parse error. */
+  private number(token: Token): NumberLiteral {
+    if (/[.eE]/.test(token.text)) return { kind: 'double', value: Number(token.text) };
+    const value = BigInt(token.text);
+    const magnitude = value < 0n ? -value : value;
+    if (magnitude <= INT_MAX) return { kind: 'int', value };
+    if (magnitude <= LONG_MAX) return { kind: 'long', value };
+    return this.fail(token, 'integer literal outside the range of a Java long');
   }
 }
 

@@ -1,101 +1,88 @@
-import type { FilterNode, Literal, Operand } from './sql-filter.ast';
+import type { ComparisonOperator, FilterNode, Literal, Operand } from './sql-filter.ast';
 import { parseSqlFilter } from './sql-filter.parser';
+import { compareValues, type FilterValue, orderValues, UncomparableValue } from './sql-filter.values';
 
-type Value = string | number | boolean | null;
 /** SQL's three-valued logic: null is "unknown" (a missing property), which never matches. */
 type Truth = boolean | null;
 
 /** The message fields a filter sees: its properties, plus `TAGS` for the tag (as in RocketMQ). */
 export type FilterInput = { properties: Readonly<Record<string, string>>; tag?: string | null };
 
-function literalValue(literal: Literal): Value {
-  return literal.value;
+function literalValue(literal: Literal): FilterValue {
+  return literal.kind === 'string' || literal.kind === 'boolean' ? literal.value : literal;
 }
 
-function operandValue(operand: Operand, input: FilterInput): Value {
+function operandValue(operand: Operand, input: FilterInput): FilterValue | null {
   if (operand.kind !== 'property') return literalValue(operand);
   if (operand.name === 'TAGS') return input.tag ?? null;
-  const value = input.properties[operand.name];
-  return value === undefined ? null : value;
+  // Own properties only, as RocketMQ reads a HashMap: a plain object would answer `constructor`, `__proto__`, `toString`.
+  return Object.hasOwn(input.properties, operand.name) ? input.properties[operand.name] : null;
 }
 
-/** Properties are strings; a comparison with a number is numeric and needs a numeric string. */
-function asNumber(value: Value): number | null {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
-  return null;
-}
-
-function equals(left: Value, right: Value): Truth {
+function compare(operator: ComparisonOperator, left: FilterValue | null, right: FilterValue | null): Truth {
   if (left === null || right === null) return null;
-  if (typeof left === 'number' || typeof right === 'number') {
-    const a = asNumber(left);
-    const b = asNumber(right);
-    return a === null || b === null ? false : a === b;
+  switch (operator) {
+    case '=':
+      return compareValues(left, right) === 0;
+    case '<>':
+      return compareValues(left, right) !== 0;
+    case '<':
+      return orderValues(left, right) < 0;
+    case '<=':
+      return orderValues(left, right) <= 0;
+    case '>':
+      return orderValues(left, right) > 0;
+    case '>=':
+      return orderValues(left, right) >= 0;
   }
-  if (typeof left === 'boolean' || typeof right === 'boolean') return String(left).toLowerCase() === String(right).toLowerCase();
-  return left === right;
 }
 
-function order(left: Value, right: Value): number | null {
-  const a = asNumber(left);
-  const b = asNumber(right);
-  if (a === null || b === null) return null;
-  return a - b;
+/** Left to right, the right side only when needed: a conversion failure on the skipped side does not abort (LogicExpression). */
+function and(left: Truth, right: () => Truth): Truth {
+  if (left === false) return false;
+  const value = right();
+  if (value === false) return false;
+  return left === null || value === null ? null : true;
 }
 
-function not(value: Truth): Truth {
-  return value === null ? null : !value;
+function or(left: Truth, right: () => Truth): Truth {
+  if (left === true) return true;
+  const value = right();
+  if (value === true) return true;
+  return left === null || value === null ? null : false;
 }
 
 function evaluate(node: FilterNode, input: FilterInput): Truth {
   switch (node.kind) {
     case 'constant':
       return node.value;
-    case 'and': {
-      const left = evaluate(node.left, input);
-      if (left === false) return false;
-      const right = evaluate(node.right, input);
-      if (right === false) return false;
-      return left === null || right === null ? null : true;
+    case 'and':
+      return and(evaluate(node.left, input), () => evaluate(node.right, input));
+    case 'or':
+      return or(evaluate(node.left, input), () => evaluate(node.right, input));
+    case 'not': {
+      const value = evaluate(node.operand, input);
+      return value === null ? null : !value;
     }
-    case 'or': {
-      const left = evaluate(node.left, input);
-      if (left === true) return true;
-      const right = evaluate(node.right, input);
-      if (right === true) return true;
-      return left === null || right === null ? null : false;
-    }
-    case 'not':
-      return not(evaluate(node.operand, input));
     case 'isNull': {
       const isNull = operandValue(node.operand, input) === null;
       return node.negated ? !isNull : isNull;
     }
-    case 'compare': {
-      const left = operandValue(node.left, input);
-      const right = operandValue(node.right, input);
-      if (left === null || right === null) return null;
-      if (node.operator === '=') return equals(left, right);
-      if (node.operator === '<>') return not(equals(left, right));
-      const diff = order(left, right);
-      if (diff === null) return false;
-      return node.operator === '<' ? diff < 0 : node.operator === '<=' ? diff <= 0 : node.operator === '>' ? diff > 0 : diff >= 0;
-    }
+    case 'compare':
+      return compare(node.operator, operandValue(node.left, input), operandValue(node.right, input));
     case 'between': {
+      // RocketMQ builds BETWEEN as `>= low AND <= high`, NOT BETWEEN as `< low OR > high` (ComparisonExpression.createBetween).
       const value = operandValue(node.operand, input);
       const low = operandValue(node.low, input);
       const high = operandValue(node.high, input);
-      if (value === null || low === null || high === null) return null;
-      const a = order(value, low);
-      const b = order(value, high);
-      const inside = a === null || b === null ? false : a >= 0 && b <= 0;
-      return node.negated ? !inside : inside;
+      return node.negated
+        ? or(compare('<', value, low), () => compare('>', value, high))
+        : and(compare('>=', value, low), () => compare('<=', value, high));
     }
     case 'in': {
       const value = operandValue(node.operand, input);
       if (value === null) return null;
-      const found = node.values.some((literal) => equals(value, literalValue(literal)) === true);
+      const found = node.values.some((literal) => compareValues(value, literalValue(literal)) === 0);
       return node.negated ? !found : found;
     }
   }
@@ -110,6 +97,11 @@ export class SqlFilter {
   }
 
   matches(input: FilterInput): boolean {
-    return evaluate(this.tree, input) === true;
+    try {
+      return evaluate(this.tree, input) === true;
+    } catch (error) {
+      if (error instanceof UncomparableValue) return false;
+      throw error;
+    }
   }
 }
