@@ -2,6 +2,7 @@ import { InvalidMessageError } from './errors/invalid-message.error';
 import { MessageTooLargeError } from './errors/message-too-large.error';
 import type { Message } from './message';
 import { newMsgId } from './msg-id';
+import { textProblem } from './util/text';
 import { assertUserTopicName } from './topic-name';
 
 /** Limits on the non-body parts of a message (RocketMQ uses similar bounds). */
@@ -65,6 +66,8 @@ function checkDelay(message: Message, rules: DelayRules, topic: string, now: num
 function checkShortString(value: unknown, field: string, max: number, topic: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidMessageError(field, 'must be a non-empty string', topic);
   if (value.length > max) throw new InvalidMessageError(field, `is ${value.length} characters; at most ${max}`, topic);
+  const problem = textProblem(value);
+  if (problem !== null) throw new InvalidMessageError(field, problem, topic);
   return value;
 }
 
@@ -98,6 +101,8 @@ function checkProperties(properties: unknown, topic: string): Record<string, str
     if (value.length > MESSAGE_LIMITS.propertyValueLength) {
       throw new InvalidMessageError(`properties.${name}`, `value is longer than ${MESSAGE_LIMITS.propertyValueLength} characters`, topic);
     }
+    const problem = textProblem(value);
+    if (problem !== null) throw new InvalidMessageError(`properties.${name}`, `value ${problem}`, topic);
   }
   return entries.length === 0 ? null : { ...(properties as Record<string, string>) };
 }

@@ -2,6 +2,7 @@ import type { BrokerContext } from '../broker-context';
 import { storedCopy } from '../consumer/retry-sender';
 import { HalfMessageInfo, TransactionAdmin, TransactionStats } from './transaction-admin';
 import { GroupNotFoundError } from '../errors/group-not-found.error';
+import { guard } from '../errors/store-errors';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { intOption } from '../broker-options';
 import type { MessageView } from '../message';
@@ -21,7 +22,9 @@ import {
 } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
 import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
+import { textProblem } from '../util/text';
 import { toEpochMs } from '../util/time';
+import { assertTransactionId } from '../producer/transaction-id';
 
 export interface TopicInfo {
   name: string;
@@ -75,124 +78,145 @@ export class Admin {
 
   /** Half messages, `pending` or `parked` (both by default), oldest first. */
   listHalfMessages(options: { state?: 'pending' | 'parked'; group?: string; limit?: number } = {}): Promise<HalfMessageInfo[]> {
-    return this.transactions.listHalfMessages(options);
+    return guard('list half messages', () => this.transactions.listHalfMessages(options));
   }
 
   /** Commits or rolls back a half message by hand (a parked one, typically). */
   resolveHalf(transactionId: string, outcome: 'COMMIT' | 'ROLLBACK'): Promise<void> {
-    return this.transactions.resolveHalf(transactionId, outcome);
+    return guard('resolve half', async () => {
+      assertTransactionId(transactionId);
+      await this.transactions.resolveHalf(transactionId, outcome);
+    });
   }
 
   /** Per producer group: pending and parked halves, oldest pending age, checks performed, live members. */
   transactionStats(): Promise<TransactionStats[]> {
-    return this.transactions.transactionStats();
+    return guard('transaction stats', () => this.transactions.transactionStats());
   }
 
   /** Creates a topic; calling again with the same queue count is a no-op, another count is a TopicConflictError. */
-  async createTopic(name: string, options: { queues?: number } = {}): Promise<void> {
-    this.ctx.assertOpen('create a topic');
-    assertUserTopicName(name);
-    await this.ctx.routes.create(name, options.queues ?? 8);
+  createTopic(name: string, options: { queues?: number } = {}): Promise<void> {
+    return guard('create topic', async () => {
+      this.ctx.assertOpen('create a topic');
+      assertUserTopicName(name);
+      await this.ctx.routes.create(name, options.queues ?? 8);
+    });
   }
 
   /** Deletes a topic with its messages, pending retries and offsets. Returns false if it did not exist. */
-  async deleteTopic(name: string): Promise<boolean> {
-    this.ctx.assertOpen('delete a topic');
-    assertUserTopicName(name);
-    this.ctx.routes.forget(name);
-    return deleteTopicRows(this.ctx.pool, name);
+  deleteTopic(name: string): Promise<boolean> {
+    return guard('delete topic', async () => {
+      this.ctx.assertOpen('delete a topic');
+      assertUserTopicName(name);
+      this.ctx.routes.forget(name);
+      return deleteTopicRows(this.ctx.pool, name);
+    });
   }
 
   /** Every topic (the broker's `%RETRY%`/`%DLQ%` ones included) with per-queue min and max offsets. */
-  async listTopics(): Promise<TopicInfo[]> {
-    const topics = new Map<string, TopicInfo>();
-    for (const row of await listQueues(this.ctx.pool)) {
-      let topic = topics.get(row.topic);
-      if (!topic) {
-        topic = { name: row.topic, queues: [] };
-        topics.set(row.topic, topic);
+  listTopics(): Promise<TopicInfo[]> {
+    return guard('list topics', async () => {
+      const topics = new Map<string, TopicInfo>();
+      for (const row of await listQueues(this.ctx.pool)) {
+        let topic = topics.get(row.topic);
+        if (!topic) {
+          topic = { name: row.topic, queues: [] };
+          topics.set(row.topic, topic);
+        }
+        topic.queues.push({ queueId: row.queue_id, minOffset: Number(row.min_offset), maxOffset: Number(row.next_offset) });
       }
-      topic.queues.push({ queueId: row.queue_id, minOffset: Number(row.min_offset), maxOffset: Number(row.next_offset) });
-    }
-    return [...topics.values()];
+      return [...topics.values()];
+    });
   }
 
   /** A group's progress per queue: broker offset, consumer offset, lag. */
-  async groupProgress(group: string): Promise<QueueProgress[]> {
-    await this.assertGroup(group);
-    return (await groupProgress(this.ctx.pool, group)).map((row) => {
-      const brokerOffset = Number(row.next_offset);
-      const consumerOffset = Number(row.committed_offset);
-      return {
-        topic: row.topic,
-        queueId: row.queue_id,
-        brokerOffset,
-        consumerOffset,
-        lag: Math.max(0, brokerOffset - consumerOffset),
-        clientId: row.client_id,
-      };
+  groupProgress(group: string): Promise<QueueProgress[]> {
+    return guard('group progress', async () => {
+      await this.assertGroup(group);
+      return (await groupProgress(this.ctx.pool, group)).map((row) => {
+        const brokerOffset = Number(row.next_offset);
+        const consumerOffset = Number(row.committed_offset);
+        return {
+          topic: row.topic,
+          queueId: row.queue_id,
+          brokerOffset,
+          consumerOffset,
+          lag: Math.max(0, brokerOffset - consumerOffset),
+          clientId: row.client_id,
+        };
+      });
     });
   }
 
   /** Live members of a group and the queues each holds. */
-  async groupMembers(group: string): Promise<GroupMember[]> {
-    await this.assertGroup(group);
-    return (await groupMembers(this.ctx.pool, group)).map((row) => ({
-      clientId: row.client_id,
-      host: row.host,
-      pid: row.pid,
-      startedAt: row.started_at,
-      heartbeatAt: row.heartbeat_at,
-      queues: row.queues,
-    }));
+  groupMembers(group: string): Promise<GroupMember[]> {
+    return guard('group members', async () => {
+      await this.assertGroup(group);
+      return (await groupMembers(this.ctx.pool, group)).map((row) => ({
+        clientId: row.client_id,
+        host: row.host,
+        pid: row.pid,
+        startedAt: row.started_at,
+        heartbeatAt: row.heartbeat_at,
+        queues: row.queues,
+      }));
+    });
   }
 
   /** A message by msgId with its delivery trace, or null if the broker does not have it. */
-  async queryMessage(msgId: string): Promise<{ message: MessageView; trace: DeliveryTrace } | null> {
-    if (typeof msgId !== 'string' || !/^[0-9A-F]{32}$/.test(msgId)) {
-      throw new InvalidOptionsError('msgId', 'must be 32 upper-case hex characters');
-    }
-    const rows = await messagesById(this.ctx.pool, msgId);
-    const original = rows.find((row) => row.origin_topic === null) ?? rows[0];
-    const scheduled = await scheduledById(this.ctx.pool, msgId);
-    if (!original) return null;
-    const groups = original.origin_topic === null ? await consumedBy(this.ctx.pool, original.topic, original.queue_id, Number(original.queue_offset)) : [];
-    return {
-      message: toMessageView(original),
-      trace: {
-        stored: rows.map((row) => ({
-          topic: row.topic,
-          queueId: row.queue_id,
-          queueOffset: Number(row.queue_offset),
-          storedAt: row.stored_at,
-          reconsumeTimes: row.reconsume_times,
-        })),
-        groups: groups.map((g) => ({ group: g.group_name, consumed: g.consumed })),
-        pendingRetries: scheduled.map((s) => ({
-          group: s.topic.slice(RETRY_PREFIX.length),
-          dueAt: s.due_at,
-          reconsumeTimes: s.reconsume_times,
-        })),
-        deadLettered: rows.filter((row) => row.topic.startsWith(DLQ_PREFIX)).map((row) => row.topic.slice(DLQ_PREFIX.length)),
-      },
-    };
+  queryMessage(msgId: string): Promise<{ message: MessageView; trace: DeliveryTrace } | null> {
+    return guard('query message', async () => {
+      if (typeof msgId !== 'string' || !/^[0-9A-F]{32}$/.test(msgId)) {
+        throw new InvalidOptionsError('msgId', 'must be 32 upper-case hex characters');
+      }
+      const rows = await messagesById(this.ctx.pool, msgId);
+      const original = rows.find((row) => row.origin_topic === null) ?? rows[0];
+      const scheduled = await scheduledById(this.ctx.pool, msgId);
+      if (!original) return null;
+      const groups = original.origin_topic === null ? await consumedBy(this.ctx.pool, original.topic, original.queue_id, Number(original.queue_offset)) : [];
+      return {
+        message: toMessageView(original),
+        trace: {
+          stored: rows.map((row) => ({
+            topic: row.topic,
+            queueId: row.queue_id,
+            queueOffset: Number(row.queue_offset),
+            storedAt: row.stored_at,
+            reconsumeTimes: row.reconsume_times,
+          })),
+          groups: groups.map((g) => ({ group: g.group_name, consumed: g.consumed })),
+          pendingRetries: scheduled.map((s) => ({
+            group: s.topic.slice(RETRY_PREFIX.length),
+            dueAt: s.due_at,
+            reconsumeTimes: s.reconsume_times,
+          })),
+          deadLettered: rows.filter((row) => row.topic.startsWith(DLQ_PREFIX)).map((row) => row.topic.slice(DLQ_PREFIX.length)),
+        },
+      };
+    });
   }
 
   /** Messages in a group's dead-letter queue, oldest first. */
-  async listDlq(group: string, options: { limit?: number; fromOffset?: number } = {}): Promise<MessageView[]> {
-    await this.assertGroup(group);
-    const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
-    const fromOffset = intOption(options.fromOffset, 'fromOffset', 0, 0, Number.MAX_SAFE_INTEGER);
-    return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map(toMessageView);
+  listDlq(group: string, options: { limit?: number; fromOffset?: number } = {}): Promise<MessageView[]> {
+    return guard('list dlq', async () => {
+      await this.assertGroup(group);
+      const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
+      const fromOffset = intOption(options.fromOffset, 'fromOffset', 0, 0, Number.MAX_SAFE_INTEGER);
+      return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map(toMessageView);
+    });
   }
 
   /** Messages of `topic` carrying business key `key` (with their retry and DLQ copies), oldest first. */
-  async queryMessagesByKey(topic: string, key: string, options: { limit?: number } = {}): Promise<MessageView[]> {
-    this.ctx.assertOpen('query messages');
-    assertUserTopicName(topic);
-    if (typeof key !== 'string' || key.length === 0) throw new InvalidOptionsError('key', 'must be a non-empty string');
-    const limit = intOption(options.limit, 'limit', 64, 1, 10_000);
-    return (await messagesByKey(this.ctx.pool, topic, key, limit)).map(toMessageView);
+  queryMessagesByKey(topic: string, key: string, options: { limit?: number } = {}): Promise<MessageView[]> {
+    return guard('query messages by key', async () => {
+      this.ctx.assertOpen('query messages');
+      assertUserTopicName(topic);
+      if (typeof key !== 'string' || key.length === 0) throw new InvalidOptionsError('key', 'must be a non-empty string');
+      const problem = textProblem(key);
+      if (problem !== null) throw new InvalidOptionsError('key', problem);
+      const limit = intOption(options.limit, 'limit', 64, 1, 10_000);
+      return (await messagesByKey(this.ctx.pool, topic, key, limit)).map(toMessageView);
+    });
   }
 
   /**
@@ -200,28 +224,32 @@ export class Admin {
    * which only that group consumes), with a fresh retry budget. The DLQ keeps its
    * copies, as RocketMQ's does. Returns how many were resent.
    */
-  async resendDlq(group: string, msgIds: string[] | 'all'): Promise<number> {
-    await this.assertGroup(group);
-    if (msgIds !== 'all' && (!Array.isArray(msgIds) || msgIds.some((id) => typeof id !== 'string'))) {
-      throw new InvalidOptionsError('msgIds', "must be an array of msgIds or 'all'");
-    }
-    const rows = await dlqMessages(this.ctx.pool, dlqTopicOf(group), msgIds === 'all' ? null : msgIds);
-    if (rows.length === 0) return 0;
-    await this.ctx.appender.submit(rows.map((row) => ({ ...storedCopy(row), topic: retryTopicOf(group), reconsumeTimes: 0, delayMs: 0 })));
-    return rows.length;
+  resendDlq(group: string, msgIds: string[] | 'all'): Promise<number> {
+    return guard('resend dlq', async () => {
+      await this.assertGroup(group);
+      if (msgIds !== 'all' && (!Array.isArray(msgIds) || msgIds.some((id) => typeof id !== 'string'))) {
+        throw new InvalidOptionsError('msgIds', "must be an array of msgIds or 'all'");
+      }
+      const rows = await dlqMessages(this.ctx.pool, dlqTopicOf(group), msgIds === 'all' ? null : msgIds);
+      if (rows.length === 0) return 0;
+      await this.ctx.appender.submit(rows.map((row) => ({ ...storedCopy(row), topic: retryTopicOf(group), reconsumeTimes: 0, delayMs: 0 })));
+      return rows.length;
+    });
   }
 
   /**
    * Moves a group's offsets on `topic` to the first message stored at or after
    * `timestamp` (Date or epoch ms). Running members pick it up without a restart.
    */
-  async resetOffset(group: string, topic: string, timestamp: Date | number): Promise<{ queueId: number; offset: number }[]> {
-    await this.assertGroup(group);
-    assertUserTopicName(topic);
-    const at = toEpochMs(timestamp, 'timestamp');
-    await this.ctx.routes.queueCount(topic);
-    const rows = await resetGroupOffsets(this.ctx.pool, group, topic, new Date(at));
-    return rows.map((row) => ({ queueId: row.queue_id, offset: Number(row.committed_offset) }));
+  resetOffset(group: string, topic: string, timestamp: Date | number): Promise<{ queueId: number; offset: number }[]> {
+    return guard('reset offset', async () => {
+      await this.assertGroup(group);
+      assertUserTopicName(topic);
+      const at = toEpochMs(timestamp, 'timestamp');
+      await this.ctx.routes.queueCount(topic);
+      const rows = await resetGroupOffsets(this.ctx.pool, group, topic, new Date(at));
+      return rows.map((row) => ({ queueId: row.queue_id, offset: Number(row.committed_offset) }));
+    });
   }
 
   private async assertGroup(group: string): Promise<void> {

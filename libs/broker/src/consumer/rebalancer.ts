@@ -141,7 +141,8 @@ export class Rebalancer {
       : new Set((await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted)).map((q) => queueKey(q.topic, q.queueId)));
     const adopted = granted instanceof Set ? wanted.filter((q) => granted.has(queueKey(q.topic, q.queueId))) : granted;
     if (adopted.length === 0 || !this.hooks.active()) return;
-    const offsets = await startOffsets(pool, this.settings.broadcastOffsetsKey ?? this.group, adopted, this.settings.consumeTimestamp);
+    const { consumeTimestamp } = this.settings;
+    const offsets = await startOffsets(pool, this.settings.broadcastOffsetsKey ?? this.group, adopted, consumeTimestamp === null ? null : { at: consumeTimestamp });
     if (this.hooks.active()) this.hooks.adopt(offsets);
   }
 }

@@ -8,6 +8,8 @@ import { registerGroup, topicQueueCounts } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
 import { popMessages, settleReceipt, startOffsets } from '../store/statements';
 import { assertUserTopicName, dlqTopicOf, isValidGroupName, retryTopicOf } from '../topic-name';
+import { guard } from '../errors/store-errors';
+import { textProblem } from '../util/text';
 import { WakeSignal } from '../util/wake-signal';
 import type { ConsumeFromWhere } from './push-consumer-options';
 import { parseTagExpression } from './tag-expression';
@@ -49,9 +51,14 @@ export class SimpleConsumer {
   private readonly tags: (string | null)[];
   private readonly maxReconsumeTimes: number;
   private readonly consumeFromWhere: 'LAST_OFFSET' | 'FIRST_OFFSET';
+  /** The group's positions, set up by the first receive; a failed set-up is tried again by the next one. */
   private ready: Promise<void> | null = null;
-  /** LAST_OFFSET means "from when this consumer was created", even though positions are set on the first receive. */
-  private readonly createdAt = new Date(Date.now() - 1);
+  /**
+   * LAST_OFFSET means "from when this consumer was created", though positions are set
+   * on the first receive. Kept as a monotonic reading, so that instant is taken on the
+   * database's clock (now() minus the time elapsed here), whatever this host's clock says.
+   */
+  private readonly createdAt = performance.now();
   private readonly storedTopic = new WeakMap<ReceivedMessage, string>();
   private closed = false;
 
@@ -83,7 +90,21 @@ export class SimpleConsumer {
     const max = intOption(options.maxMessages, 'maxMessages', 16, 1, 1_024);
     const invisibleMs = intOption(options.invisibleDuration, 'invisibleDuration', 30_000, 1, 12 * 3_600_000);
     const awaitMs = intOption(options.awaitDuration, 'awaitDuration', 0, 0, 600_000);
-    await (this.ready ??= this.prepare());
+    return guard('receive', async () => {
+      await this.prepared();
+      return this.pop(max, invisibleMs, awaitMs);
+    });
+  }
+
+  private prepared(): Promise<void> {
+    const ready = (this.ready ??= this.prepare());
+    ready.catch(() => {
+      if (this.ready === ready) this.ready = null;
+    });
+    return ready;
+  }
+
+  private async pop(max: number, invisibleMs: number, awaitMs: number): Promise<ReceivedMessage[]> {
     const deadline = Date.now() + awaitMs;
     const signal = new WakeSignal();
     const unsubscribe = awaitMs > 0 ? this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => {
@@ -118,7 +139,8 @@ export class SimpleConsumer {
   /** Acknowledges a received message: it is done for this group. */
   async ack(message: ReceivedMessage): Promise<void> {
     this.assertOpen('ack');
-    if ((await settleReceipt(this.ctx.pool, this.refOf(message), null)) === null) {
+    const ref = this.refOf(message);
+    if ((await guard('ack', () => settleReceipt(this.ctx.pool, ref, null))) === null) {
       throw new InvalidReceiptHandleError(this.group, message.msgId);
     }
   }
@@ -127,7 +149,8 @@ export class SimpleConsumer {
   async changeInvisibleDuration(message: ReceivedMessage, ms: number): Promise<void> {
     this.assertOpen('change invisible duration');
     const extend = intOption(ms, 'invisibleDuration', 0, 1, 12 * 3_600_000);
-    const receipt = await settleReceipt(this.ctx.pool, this.refOf(message), extend);
+    const ref = this.refOf(message);
+    const receipt = await guard('change invisible duration', () => settleReceipt(this.ctx.pool, ref, extend));
     if (receipt === null) throw new InvalidReceiptHandleError(this.group, message.msgId);
     message.receiptHandle = receipt;
   }
@@ -138,8 +161,15 @@ export class SimpleConsumer {
   }
 
   private refOf(message: ReceivedMessage): { group: string; topic: string; queueId: number; offset: number; receipt: string } {
-    if (!message || typeof message.receiptHandle !== 'string') {
-      throw new InvalidOptionsError('message', 'must be a message returned by receive()');
+    if (
+      !message ||
+      typeof message.receiptHandle !== 'string' ||
+      textProblem(message.receiptHandle) !== null ||
+      !Number.isInteger(message.queueId) ||
+      !Number.isSafeInteger(message.queueOffset) ||
+      message.queueOffset < 0
+    ) {
+      throw new InvalidOptionsError('message', 'must be a message returned by receive() (receiptHandle, queueId, queueOffset)');
     }
     // a resent dead letter is stored under %RETRY%<group> while the message shows its original topic
     const topic = this.storedTopic.get(message) ?? message.topic;
@@ -165,6 +195,6 @@ export class SimpleConsumer {
         start: topic === retryTopicOf(this.group) ? ('FIRST_OFFSET' as const) : this.consumeFromWhere === 'LAST_OFFSET' ? ('TIMESTAMP' as const) : ('FIRST_OFFSET' as const),
       })),
     );
-    await startOffsets(this.ctx.pool, this.group, queues, this.createdAt);
+    await startOffsets(this.ctx.pool, this.group, queues, { agoMs: Math.ceil(performance.now() - this.createdAt) + 1 });
   }
 }

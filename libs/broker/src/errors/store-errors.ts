@@ -36,3 +36,12 @@ export function toHeraldError(operation: string, error: unknown): HeraldError {
   }
   return new BrokerStoreError(operation, error);
 }
+
+/** Runs a public operation; whatever it throws reaches the caller as a HeraldError. */
+export async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toHeraldError(operation, error);
+  }
+}

@@ -14,6 +14,7 @@ import { isValidGroupName } from '../topic-name';
 import { GroupCommit } from '../util/group-commit';
 import { fnv1a } from '../util/hash';
 import { CheckBackLoop } from './check-back-loop';
+import { assertTransactionId } from './transaction-id';
 
 export type TransactionResolution = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
 /** Answers a check-back: did the local transaction of this half message commit? */
@@ -163,9 +164,7 @@ export class TransactionProducer {
 
   private async resolve(transactionId: string, outcome: 'COMMIT' | 'ROLLBACK'): Promise<ResolveResult> {
     this.ctx.assertOpen(outcome === 'COMMIT' ? 'commit' : 'roll back');
-    if (typeof transactionId !== 'string' || transactionId.length === 0 || transactionId.length > 128) {
-      throw new InvalidOptionsError('transactionId', 'must be the transactionId returned by sendHalf');
-    }
+    assertTransactionId(transactionId);
     let result: ResolveResult;
     try {
       [result] = await this.resolutions[outcome].submit([transactionId]);

@@ -1,6 +1,6 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
-import { deleteExpiredMessages } from '../store/statements';
+import { databaseTimeAgo, deleteExpiredMessages } from '../store/statements';
 import { deleteOldTransactionRecords } from '../store/transaction-statements';
 
 const BATCH = 1_000;
@@ -37,7 +37,8 @@ export class RetentionCleaner {
    * outcomes kept for idempotent commits. Returns how many messages went.
    */
   async runOnce(): Promise<number> {
-    const cutoff = new Date(Date.now() - this.ctx.options.retention);
+    // one cutoff for the whole pass, on the database's clock, which stamped stored_at
+    const cutoff = await databaseTimeAgo(this.ctx.schedulerPool, this.ctx.options.retention);
     let total = 0;
     for (;;) {
       const deleted = await deleteExpiredMessages(this.ctx.schedulerPool, cutoff, BATCH);

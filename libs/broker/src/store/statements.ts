@@ -255,8 +255,11 @@ export async function startOffsets(
   db: Db,
   group: string,
   queues: readonly (QueueRef & { start: StartPosition })[],
-  /** For TIMESTAMP: start at the first message stored at or after it. */
-  consumeTimestamp: Date | null,
+  /**
+   * For TIMESTAMP: start at the first message stored at or after this instant, given
+   * as a time (`at`), or as how long ago on the database's clock (`agoMs`).
+   */
+  since: { at: Date } | { agoMs: number } | null,
 ): Promise<QueueOffset[]> {
   const { rows } = await db.query<{ topic: string; queue_id: number; committed_offset: string }>({
     name: 'herald_start_offsets',
@@ -268,7 +271,7 @@ export async function startOffsets(
                     CASE w.s WHEN 'FIRST_OFFSET' THEN queue_min_offset(qu.topic, qu.queue_id, qu.next_offset)
                              WHEN 'TIMESTAMP' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
                                                              WHERE m.topic = w.topic AND m.queue_id = w.queue_id
-                                                               AND m.stored_at >= $5::timestamptz),
+                                                               AND m.stored_at >= coalesce($5::timestamptz, now() - $6 * interval '1 millisecond')),
                                                             qu.next_offset)
                              ELSE qu.next_offset END
              FROM wanted w JOIN queues qu ON qu.topic = w.topic AND qu.queue_id = w.queue_id
@@ -279,7 +282,14 @@ export async function startOffsets(
            UNION ALL
            SELECT o.topic, o.queue_id, o.committed_offset FROM consumer_offsets o
            JOIN wanted w ON o.group_name = $1 AND o.topic = w.topic AND o.queue_id = w.queue_id`,
-    values: [group, queues.map((q) => q.topic), queues.map((q) => q.queueId), queues.map((q) => q.start), consumeTimestamp],
+    values: [
+      group,
+      queues.map((q) => q.topic),
+      queues.map((q) => q.queueId),
+      queues.map((q) => q.start),
+      since !== null && 'at' in since ? since.at : null,
+      since !== null && 'agoMs' in since ? since.agoMs : 0,
+    ],
   });
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));
 }
@@ -381,6 +391,12 @@ export async function settleReceipt(
     values: [ref.group, ref.topic, ref.queueId, ref.offset, ref.receipt, extendMs],
   });
   return rows[0].receipt;
+}
+
+/** The database's clock minus `ms`: cutoffs compare with times the database stamped. */
+export async function databaseTimeAgo(db: Db, ms: number): Promise<Date> {
+  const { rows } = await db.query<{ at: Date }>({ name: 'herald_time_ago', text: "SELECT now() - $1 * interval '1 millisecond' AS at", values: [ms] });
+  return rows[0].at;
 }
 
 /** One retention pass (a batch per queue); -1 when another runner holds the lock. */
