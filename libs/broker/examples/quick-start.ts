@@ -5,11 +5,14 @@ async function main(): Promise<void> {
   const broker = await Broker.connect({ connectionString: process.env.BROKER_URL! });
   await broker.admin.createTopic('order-events', { queues: 8 });
 
+  let received: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (received = resolve));
   const consumer = broker.pushConsumer({
     group: 'inventory',
     subscriptions: { 'order-events': 'OrderCreated || OrderPaid' },
     handler: async (msg) => {
       console.log(`${msg.tag} ${msg.keys.join(',')}: ${msg.body.toString()}`);
+      received();
       // throw (or return 'RETRY') to have it retried on the decaying schedule
     },
   });
@@ -24,7 +27,7 @@ async function main(): Promise<void> {
   });
   console.log(`stored as ${receipt.msgId} at queue ${receipt.queueId}, offset ${receipt.queueOffset}`);
 
-  await new Promise((resolve) => setTimeout(resolve, 500)); // let the consumer print
+  await done; // the consumer has printed it
   await consumer.shutdown();
   await broker.close();
 }

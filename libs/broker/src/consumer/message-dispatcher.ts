@@ -20,7 +20,11 @@ export interface DispatcherSettings {
    */
   failureMode: 'retry-topic' | 'in-place-orderly' | 'in-place';
   suspendTime: number;
+  /** A handler taking longer counts as failed, ms. */
+  consumeTimeout: number;
 }
+
+const TIMED_OUT = Symbol('timed out');
 
 /**
  * Runs handlers for pulled messages with bounded concurrency, taking queues in
@@ -39,6 +43,8 @@ export class MessageDispatcher {
     private readonly retrySender: RetrySender,
     private readonly queues: () => Iterable<ProcessQueue>,
     private readonly onFinished: (queue: ProcessQueue) => void,
+    /** A queue's client-side lease ran out before a dispatch: it must be dropped, its buffer unrun. */
+    private readonly onLeaseLost: (queue: ProcessQueue) => void,
   ) {}
 
   /** Messages pulled and waiting for a handler. */
@@ -63,12 +69,18 @@ export class MessageDispatcher {
     if (this.stopped) return;
     const { concurrency, failureMode } = this.settings;
     const now = Date.now();
+    const clock = performance.now();
     let started = true;
     while (started && this.handlers.size < concurrency && this.pendingCount > 0) {
       started = false;
-      for (const queue of this.queues()) {
+      for (const queue of [...this.queues()]) {
         if (this.handlers.size >= concurrency) break;
         if (queue.pending.length === 0 || queue.dropped) continue;
+        // fencing: after a stall another member may own the queue already; never run its buffer
+        if (!queue.leaseValid(clock)) {
+          this.onLeaseLost(queue);
+          continue;
+        }
         if (failureMode === 'in-place-orderly' && queue.running > 0) continue;
         if (queue.blockedUntil > now) {
           this.later(queue.blockedUntil - now, () => this.pump());
@@ -80,6 +92,11 @@ export class MessageDispatcher {
         started = true;
       }
     }
+  }
+
+  /** Handlers running now. */
+  get running(): number {
+    return this.handlers.size;
   }
 
   /** Stops starting handlers and waits (up to `timeoutMs`) for the running ones. */
@@ -118,8 +135,22 @@ export class MessageDispatcher {
   private async consume(queue: ProcessQueue, row: MessageRow): Promise<void> {
     const message = toMessageView(row);
     let retry: boolean;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      retry = (await this.settings.handler(message)) === 'RETRY';
+      const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+        timer = setTimeout(() => resolve(TIMED_OUT), this.settings.consumeTimeout);
+      });
+      const result = await Promise.race([Promise.resolve(this.settings.handler(message)), timeout]);
+      if (result === TIMED_OUT) {
+        this.ctx.options.logger.log('warn', 'handler exceeded consumeTimeout; message handed back for retry, its slot freed', {
+          group: this.settings.group,
+          topic: message.topic,
+          msgId: message.msgId,
+          reconsumeTimes: message.reconsumeTimes,
+          consumeTimeout: this.settings.consumeTimeout,
+        });
+      }
+      retry = result === TIMED_OUT || result === 'RETRY';
     } catch (error) {
       retry = true;
       this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
@@ -129,6 +160,8 @@ export class MessageDispatcher {
         reconsumeTimes: message.reconsumeTimes,
         error: errorText(error),
       });
+    } finally {
+      clearTimeout(timer);
     }
     if (retry) {
       const inPlace = this.settings.failureMode !== 'retry-topic';

@@ -24,6 +24,16 @@ export class ProcessQueue {
   running = 0;
   /** An orderly queue whose head failed waits until then (epoch ms). */
   blockedUntil = 0;
+  /**
+   * Until when (performance.now() ms) this member may dispatch and commit for the
+   * queue: half the server's lease, counted from when the claim or renewal was sent,
+   * so it always ends before another member could take the queue (RocketMQ: 30 s
+   * client lock against 60 s broker lock). Infinity without locks (broadcasting).
+   */
+  leaseDeadline = Number.POSITIVE_INFINITY;
+  /** Body bytes pulled and not finished. */
+  bufferedBytes = 0;
+  private readonly sizes = new Map<number, number>();
 
   constructor(
     readonly topic: string,
@@ -45,12 +55,30 @@ export class ProcessQueue {
     return this.tracked.length - this.finished.size;
   }
 
-  track(offset: number): void {
+  track(offset: number, bytes = 0): void {
     this.tracked.push(offset);
     this.nextPullOffset = offset + 1;
+    if (bytes > 0) {
+      this.sizes.set(offset, bytes);
+      this.bufferedBytes += bytes;
+    }
+  }
+
+  /** True while this member may still act on the queue. */
+  leaseValid(now: number = performance.now()): boolean {
+    return now < this.leaseDeadline;
+  }
+
+  private release(offset: number): void {
+    const bytes = this.sizes.get(offset);
+    if (bytes !== undefined) {
+      this.sizes.delete(offset);
+      this.bufferedBytes -= bytes;
+    }
   }
 
   finish(offset: number): void {
+    this.release(offset);
     this.finished.add(offset);
     while (this.tracked.length > 0 && this.finished.has(this.tracked[0])) {
       this.finished.delete(this.tracked[0]);
@@ -66,6 +94,7 @@ export class ProcessQueue {
    */
   abandon(offsets: readonly number[]): void {
     for (const offset of offsets) {
+      this.release(offset);
       const at = this.tracked.indexOf(offset);
       if (at >= 0) this.tracked.splice(at, 1);
       this.finished.delete(offset);

@@ -60,8 +60,20 @@ export interface PushConsumerOptions {
   pullBatchSize?: number;
   /** How often finished offsets are stored, ms. Default 1 000 (and always on shutdown and rebalance). */
   offsetCommitInterval?: number;
-  /** How long `shutdown()` waits for running handlers, ms. Default 30 000. */
+  /** How long `shutdown()` waits for running handlers and final offset commits before it leaves the group anyway, ms. Default 30 000. */
   shutdownTimeout?: number;
+  /**
+   * A handler running longer than this counts as failed: the message goes to the
+   * retry schedule (or is retried in place) and its slot is freed, ms. The late
+   * handler is not cancelled (JavaScript cannot), its outcome is ignored. Default
+   * 900 000 (15 minutes, RocketMQ's consumeTimeout).
+   */
+  consumeTimeout?: number;
+  /**
+   * Most message bytes this consumer holds pulled but not finished; above it, pulling
+   * pauses (RocketMQ's pullThresholdSizeForQueue, here for the whole consumer). Default 100 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 export interface ResolvedPushConsumerOptions {
@@ -79,6 +91,8 @@ export interface ResolvedPushConsumerOptions {
   pullBatchSize: number;
   offsetCommitInterval: number;
   shutdownTimeout: number;
+  consumeTimeout: number;
+  maxBufferedBytes: number;
 }
 
 export function resolvePushConsumerOptions(options: PushConsumerOptions): ResolvedPushConsumerOptions {
@@ -129,5 +143,7 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
     pullBatchSize: intOption(options.pullBatchSize, 'pullBatchSize', 32, 1, 1_024),
     offsetCommitInterval: intOption(options.offsetCommitInterval, 'offsetCommitInterval', 1_000, 1, 600_000),
     shutdownTimeout: intOption(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0, 3_600_000),
+    consumeTimeout: intOption(options.consumeTimeout, 'consumeTimeout', 900_000, 1, 86_400_000),
+    maxBufferedBytes: intOption(options.maxBufferedBytes, 'maxBufferedBytes', 100 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
   };
 }

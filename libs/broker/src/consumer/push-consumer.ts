@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { IllegalStateError } from '../errors/illegal-state.error';
+import { guard } from '../errors/store-errors';
 import { errorText } from '../logger';
 import { registerGroup } from '../store/admin-statements';
 import { commitOffsets, fetchBodies, leaveGroup, PulledRow, pullMessages, QueueOffset, releaseQueueLocks } from '../store/statements';
@@ -36,6 +37,7 @@ export class PushConsumer {
   private readonly droppingKeys = new Set<string>();
   private readonly drops = new Set<Promise<void>>();
   private readonly dirty = new Set<ProcessQueue>();
+  private readonly leaseChecks = new Set<ProcessQueue>();
   private readonly signal = new WakeSignal();
   private readonly dispatcher: MessageDispatcher;
   private readonly rebalancer: Rebalancer;
@@ -72,6 +74,7 @@ export class PushConsumer {
         maxReconsumeTimes: this.options.maxReconsumeTimes,
         failureMode: usesRetryTopic ? 'retry-topic' : orderly ? 'in-place-orderly' : 'in-place',
         suspendTime: this.options.orderlySuspendTime,
+        consumeTimeout: this.options.consumeTimeout,
       },
       new RetrySender(ctx, group, this.options.maxReconsumeTimes),
       () => this.queues.values(),
@@ -79,6 +82,7 @@ export class PushConsumer {
         this.dirty.add(queue);
         this.signal.wake();
       },
+      (queue) => this.onLeaseLapsed(queue),
     );
     const topics = [...this.options.subscriptions.keys(), ...(usesRetryTopic ? [retryTopicOf(group)] : [])];
     this.rebalancer = new Rebalancer(
@@ -94,7 +98,7 @@ export class PushConsumer {
       {
         owned: () => this.queues,
         dropping: () => this.droppingKeys,
-        adopt: (claims) => this.adopt(claims),
+        adopt: (claims, leaseDeadline) => this.adopt(claims, leaseDeadline),
         drop: (queue, lost) => this.drop(queue, lost),
         active: () => this.state === 'starting' || this.state === 'running',
       },
@@ -110,10 +114,12 @@ export class PushConsumer {
     this.ctx.assertOpen('start a consumer');
     this.state = 'starting';
     try {
-      for (const topic of this.options.subscriptions.keys()) await this.ctx.routes.queueCount(topic);
-      await registerGroup(this.ctx.pool, this.group, this.options.model);
-      await this.ctx.routes.create(retryTopicOf(this.group), 1);
-      await this.ctx.routes.create(dlqTopicOf(this.group), 1);
+      await guard('start a consumer', async () => {
+        for (const topic of this.options.subscriptions.keys()) await this.ctx.routes.queueCount(topic);
+        await registerGroup(this.ctx.pool, this.group, this.options.model);
+        await this.ctx.routes.create(retryTopicOf(this.group), 1);
+        await this.ctx.routes.create(dlqTopicOf(this.group), 1);
+      });
     } catch (error) {
       this.state = 'stopped';
       this.onStopped(this);
@@ -136,7 +142,11 @@ export class PushConsumer {
     this.loop = this.pullLoop();
   }
 
-  /** Stops taking work, waits for running handlers, stores offsets and leaves the group. */
+  /**
+   * Stops taking work, waits up to `shutdownTimeout` for running handlers and the
+   * final offset commits, then leaves the group whatever is left (logged: what did
+   * not finish is delivered again, to this group, later).
+   */
   async shutdown(): Promise<void> {
     if (this.state === 'created') {
       this.state = 'stopped';
@@ -152,9 +162,19 @@ export class PushConsumer {
     this.signal.wake();
     await this.loop;
     await this.rebalancer.idle();
+    const deadline = performance.now() + this.options.shutdownTimeout;
     for (const queue of [...this.queues.values()]) this.drop(queue, false);
     await this.dispatcher.stop(this.options.shutdownTimeout);
-    await this.settle([...this.drops], this.options.shutdownTimeout);
+    const drained = await this.settle([...this.drops], Math.max(0, deadline - performance.now()));
+    if (!drained) {
+      this.ctx.options.logger.log('warn', 'shutdown timed out; leaving the group with work unfinished (it will be delivered again)', {
+        group: this.group,
+        clientId: this.clientId,
+        shutdownTimeout: this.options.shutdownTimeout,
+        runningHandlers: this.dispatcher.running,
+        queuesNotCommitted: this.drops.size,
+      });
+    }
     try {
       await leaveGroup(this.ctx.pool, this.group, this.clientId);
     } catch (error) {
@@ -169,13 +189,36 @@ export class PushConsumer {
     this.onStopped(this);
   }
 
-  private async settle(promises: Promise<void>[], timeoutMs: number): Promise<void> {
+  /** True if every promise settled within `timeoutMs`. */
+  private async settle(promises: Promise<void>[], timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    await Promise.race([Promise.allSettled(promises), timeout]);
+    const done = await Promise.race([Promise.allSettled(promises).then(() => true), timeout]);
     clearTimeout(timer);
+    return done;
+  }
+
+  /**
+   * A queue's client lease ran out before a dispatch (a stall, or renewals too slow):
+   * nothing of it runs until a renewal says whether this member still holds the lock.
+   * If another member took it, the rebalancer drops it as lost, buffer and all.
+   */
+  private onLeaseLapsed(queue: ProcessQueue): void {
+    if (this.leaseChecks.has(queue)) return;
+    this.leaseChecks.add(queue);
+    this.ctx.options.logger.log('info', 'queue lease lapsed on this side; holding its messages until the lock is renewed', {
+      group: this.group,
+      topic: queue.topic,
+      queueId: queue.queueId,
+      clientId: this.clientId,
+    });
+    void this.rebalancer.sync().then(() => {
+      this.leaseChecks.delete(queue);
+      this.dispatcher.pump();
+      this.signal.wake();
+    });
   }
 
   private onMessagesArrived(topic: string): void {
@@ -190,13 +233,15 @@ export class PushConsumer {
     if (woke) this.signal.wake();
   }
 
-  private adopt(claims: QueueOffset[]): void {
+  private adopt(claims: QueueOffset[], leaseDeadline: number): void {
     for (const claim of claims) {
       const key = queueKey(claim.topic, claim.queueId);
       if (this.queues.has(key)) continue;
       // retries were filtered when first delivered
       const subscription = claim.topic.startsWith(RETRY_PREFIX) ? EVERYTHING : (this.options.subscriptions.get(claim.topic) ?? EVERYTHING);
-      this.queues.set(key, new ProcessQueue(claim.topic, claim.queueId, subscription, claim.offset));
+      const queue = new ProcessQueue(claim.topic, claim.queueId, subscription, claim.offset);
+      queue.leaseDeadline = leaseDeadline;
+      this.queues.set(key, queue);
     }
     if (claims.length > 0) this.signal.wake();
   }
@@ -233,12 +278,13 @@ export class PushConsumer {
   private async pullLoop(): Promise<void> {
     const { concurrency, pullBatchSize } = this.options;
     while (this.state === 'running') {
+      const now = performance.now();
       const candidates =
-        this.dispatcher.waiting < concurrency
-          ? [...this.queues.values()].filter((q) => q.mayHaveMore && q.outstanding < MAX_OUTSTANDING_PER_QUEUE)
+        this.dispatcher.waiting < concurrency && this.bufferedBytes() < this.options.maxBufferedBytes
+          ? [...this.queues.values()].filter((q) => q.mayHaveMore && q.outstanding < MAX_OUTSTANDING_PER_QUEUE && q.leaseValid(now))
           : [];
       if (candidates.length > 0) {
-        await this.pull(candidates, pullBatchSize);
+        await this.pull(candidates, pullBatchSize, this.options.maxBufferedBytes - this.bufferedBytes());
         continue;
       }
       const woken = await this.signal.wait(this.ctx.options.pollInterval);
@@ -247,7 +293,14 @@ export class PushConsumer {
     }
   }
 
-  private async pull(candidates: ProcessQueue[], batchSize: number): Promise<void> {
+  private bufferedBytes(): number {
+    let bytes = 0;
+    for (const queue of this.queues.values()) bytes += queue.bufferedBytes;
+    return bytes;
+  }
+
+  private async pull(candidates: ProcessQueue[], batchSize: number, byteRoom: number): Promise<void> {
+    const maxBytes = Math.max(1, Math.floor(byteRoom / candidates.length));
     const wakeups = candidates.map((q) => q.wakeups);
     const byKey = new Map(candidates.map((q) => [q.key, q]));
     let rows: PulledRow[];
@@ -260,6 +313,7 @@ export class PushConsumer {
           queueId: q.queueId,
           fromOffset: q.nextPullOffset,
           maxMessages: batchSize,
+          maxBytes,
           tags: q.subscription.tags,
           withBody: q.subscription.sql === null,
         })),
@@ -280,14 +334,16 @@ export class PushConsumer {
       return;
     }
     const counts = new Map<ProcessQueue, number>();
+    const cut = new Set<ProcessQueue>();
     for (const row of rows) {
       const queue = byKey.get(queueKey(row.topic, row.queue_id));
       if (!queue || queue.dropped) continue;
+      if (row.cut) cut.add(queue);
       const offset = Number(row.queue_offset);
       if (offset < queue.nextPullOffset) continue;
       counts.set(queue, (counts.get(queue) ?? 0) + 1);
-      queue.track(offset);
       const body = row.body ?? bodies?.get(`${row.topic}\u0000${row.queue_id}\u0000${row.queue_offset}`) ?? null;
+      queue.track(offset, body?.length ?? 0);
       if (body === null) {
         // filtered out (tag or SQL): nothing to run, only the offset to pass
         queue.finish(offset);
@@ -297,7 +353,7 @@ export class PushConsumer {
       }
     }
     candidates.forEach((queue, i) => {
-      if ((counts.get(queue) ?? 0) < batchSize && queue.wakeups === wakeups[i]) queue.mayHaveMore = false;
+      if ((counts.get(queue) ?? 0) < batchSize && !cut.has(queue) && queue.wakeups === wakeups[i]) queue.mayHaveMore = false;
     });
     this.dispatcher.pump();
   }
@@ -316,6 +372,9 @@ export class PushConsumer {
   }
 
   private async commitQueues(queues: ProcessQueue[]): Promise<void> {
+    // Commits are fenced by the server: commitOffsets stores an offset only while this
+    // member still holds the queue's lock (nobody else consumed it meanwhile), even if
+    // its lease lapsed; dispatches are fenced here, by the client lease (see pump).
     const changed = queues
       .map((queue) => ({ queue, offset: queue.offsetToCommit() }))
       .filter(({ queue, offset }) => offset > queue.committedOffset);

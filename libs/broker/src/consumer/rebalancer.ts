@@ -11,7 +11,8 @@ export interface RebalanceHooks {
   owned(): ReadonlyMap<string, ProcessQueue>;
   /** Keys of queues being handed back (still finishing their handlers). */
   dropping(): ReadonlySet<string>;
-  adopt(claims: QueueOffset[]): void;
+  /** Takes queues granted by a claim; `leaseDeadline` (performance.now() ms) bounds acting on them until renewed. */
+  adopt(claims: QueueOffset[], leaseDeadline: number): void;
   /** Stops consuming a queue; `lost`: the lock is already gone, do not commit or release. */
   drop(queue: ProcessQueue, lost: boolean): void;
   active(): boolean;
@@ -106,12 +107,15 @@ export class Rebalancer {
       members.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
     }
     const broadcasting = this.settings.broadcastOffsetsKey !== null;
+    const owned = [...this.hooks.owned().values()];
+    const renewSentAt = performance.now();
     const held = broadcasting
       ? null
-      : new Set((await renewQueueLocks(pool, this.group, this.clientId, options.sessionTimeout)).map((q) => queueKey(q.topic, q.queueId)));
-    for (const queue of this.hooks.owned().values()) {
-      if (held && !held.has(queue.key)) {
-        options.logger.log('warn', 'queue lock lost (lease expired); dropping queue', {
+      : new Set((await renewQueueLocks(pool, this.group, this.clientId, options.sessionTimeout, owned)).map((q) => queueKey(q.topic, q.queueId)));
+    for (const queue of owned) {
+      if (held?.has(queue.key)) queue.leaseDeadline = Math.max(queue.leaseDeadline, renewSentAt + this.clientLease());
+      else if (held) {
+        options.logger.log('warn', 'queue lock lost (lease expired); dropping queue and its buffered messages', {
           group: this.group,
           topic: queue.topic,
           queueId: queue.queueId,
@@ -132,10 +136,11 @@ export class Rebalancer {
     for (const queue of [...this.hooks.owned().values()]) {
       if (!desired.has(queue.key)) this.hooks.drop(queue, false);
     }
-    const owned = this.hooks.owned();
+    const current = this.hooks.owned();
     const dropping = this.hooks.dropping();
-    const wanted = [...desired.entries()].filter(([key]) => !owned.has(key) && !dropping.has(key)).map(([, q]) => q);
+    const wanted = [...desired.entries()].filter(([key]) => !current.has(key) && !dropping.has(key)).map(([, q]) => q);
     if (wanted.length === 0 || !this.hooks.active()) return;
+    const claimSentAt = performance.now();
     const granted = broadcasting
       ? wanted
       : new Set((await claimQueues(pool, this.group, this.clientId, options.sessionTimeout, wanted)).map((q) => queueKey(q.topic, q.queueId)));
@@ -143,6 +148,11 @@ export class Rebalancer {
     if (adopted.length === 0 || !this.hooks.active()) return;
     const { consumeTimestamp } = this.settings;
     const offsets = await startOffsets(pool, this.settings.broadcastOffsetsKey ?? this.group, adopted, consumeTimestamp === null ? null : { at: consumeTimestamp });
-    if (this.hooks.active()) this.hooks.adopt(offsets);
+    if (this.hooks.active()) this.hooks.adopt(offsets, broadcasting ? Number.POSITIVE_INFINITY : claimSentAt + this.clientLease());
+  }
+
+  /** Half the server's lease, counted from when the request was sent: it ends before anyone else can claim. */
+  private clientLease(): number {
+    return this.ctx.options.sessionTimeout / 2;
   }
 }

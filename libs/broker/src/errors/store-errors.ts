@@ -11,8 +11,10 @@ const CLIENT_TIMEOUTS: [RegExp, 'connect' | 'query'][] = [
 
 /** The connection is in an unknown state after this: it must be replaced, not reused. */
 export function breaksConnection(error: unknown): boolean {
-  // 26000: a prepared statement the client thinks exists is gone on the server
-  return !(error instanceof DatabaseError) || error.code === '26000' || error.code === '57P01';
+  if (!(error instanceof DatabaseError)) return true;
+  // 26000: a prepared statement the client thinks exists is gone on the server;
+  // 57P0x: the server ended the session (terminated, shutting down); 08: connection exceptions
+  return error.code === '26000' || error.code?.startsWith('57P') === true || error.code?.startsWith('08') === true;
 }
 
 /** True for a timeout the server reported (the connection stays usable). */

@@ -79,9 +79,9 @@ export class Producer {
   }
 
   private async append(topic: string, outgoing: OutgoingMessage[]): Promise<SendReceipt[]> {
-    const queues = await this.ctx.routes.queueCount(topic);
-    const queued: QueuedMessage[] = outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) }));
     try {
+      const queues = await this.ctx.routes.queueCount(topic);
+      const queued: QueuedMessage[] = outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) }));
       if (queued.some((m) => m.delayMs > 0)) return await this.schedule(topic, queued);
       const results = await this.ctx.appender.submit(queued);
       return results.map((r, i) => ({ msgId: queued[i].msgId, topic, queueId: r.queueId, queueOffset: r.queueOffset }));

@@ -140,9 +140,9 @@ export class TransactionProducer {
     const transactionTimeout = intOption(options.transactionTimeout, 'transactionTimeout', this.options.transactionTimeout, 1, 7 * 86_400_000);
     const transactionId = randomUUID();
     const store = async (): Promise<void> => {
-      const queues = await this.ctx.routes.queueCount(outgoing.topic);
-      const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
       try {
+        const queues = await this.ctx.routes.queueCount(outgoing.topic);
+        const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
         await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
       } catch (error) {
         throw toHeraldError('send half', error);

@@ -136,6 +136,8 @@ export interface PullRequest {
   queueId: number;
   fromOffset: number;
   maxMessages: number;
+  /** Stop adding rows of this queue once their bodies reach this many bytes (the first row always comes). */
+  maxBytes: number;
   /** `TagA||TagB`, or null for every tag. */
   tags: string | null;
   /** False for SQL-filtered queues: bodies are fetched only for rows the filter keeps. */
@@ -145,6 +147,8 @@ export interface PullRequest {
 export interface PulledRow extends MessageRow {
   /** Passed the tag filter (keys and properties are only returned for such rows). */
   matched: boolean;
+  /** The byte budget cut this queue's rows short: there is more to pull. */
+  cut: boolean;
 }
 
 /**
@@ -156,16 +160,21 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
   const { rows } = await db.query<PulledRow>({
     name: 'herald_pull_messages',
     text: `SELECT m.topic, m.queue_id, m.queue_offset, m.msg_id, m.tag, m.message_group, m.born_at, m.stored_at,
-                  m.reconsume_times, m.origin_topic, f.ok AS matched,
+                  m.reconsume_times, m.origin_topic, f.ok AS matched, m.cut,
                   CASE WHEN f.ok THEN m.keys END AS keys,
                   CASE WHEN f.ok THEN m.properties END AS properties,
                   CASE WHEN f.ok AND r.with_body THEN m.body END AS body
-           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::bool[])
-                  AS r (topic, queue_id, from_offset, max_n, tags, with_body)
+           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::bool[], $7::bigint[])
+                  AS r (topic, queue_id, from_offset, max_n, tags, with_body, max_bytes)
            CROSS JOIN LATERAL (
-             SELECT * FROM messages mm
-             WHERE mm.topic = r.topic AND mm.queue_id = r.queue_id AND mm.queue_offset >= r.from_offset
-             ORDER BY mm.queue_offset LIMIT r.max_n) m
+             -- octet_length reads a toasted body's size from its header, without fetching it
+             SELECT x.* FROM (
+               SELECT w.*, bool_or(w.before >= r.max_bytes) OVER () AS cut FROM (
+                 SELECT mm.*, sum(octet_length(mm.body)) OVER (ORDER BY mm.queue_offset) - octet_length(mm.body) AS before
+                 FROM messages mm
+                 WHERE mm.topic = r.topic AND mm.queue_id = r.queue_id AND mm.queue_offset >= r.from_offset
+                 ORDER BY mm.queue_offset LIMIT r.max_n) w) x
+             WHERE x.before < r.max_bytes) m
            CROSS JOIN LATERAL (SELECT (r.tags IS NULL OR coalesce(m.tag = ANY (string_to_array(r.tags, '||')), false)) AS ok) f
            ORDER BY m.topic, m.queue_id, m.queue_offset`,
     values: [
@@ -175,6 +184,7 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
       requests.map((r) => r.maxMessages),
       requests.map((r) => r.tags),
       requests.map((r) => r.withBody),
+      requests.map((r) => r.maxBytes),
     ],
   });
   return rows;
@@ -294,13 +304,19 @@ export async function startOffsets(
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));
 }
 
-/** Extends this member's queue leases; returns the queues it still holds. */
-export async function renewQueueLocks(db: Db, group: string, clientId: string, leaseMs: number): Promise<QueueRef[]> {
+/**
+ * Extends this member's leases on `queues` (only those: a queue being handed back
+ * is not renewed, so its next owner gets it when the lease runs out even if a
+ * handler there never returns); returns the ones it still holds.
+ */
+export async function renewQueueLocks(db: Db, group: string, clientId: string, leaseMs: number, queues: readonly QueueRef[]): Promise<QueueRef[]> {
   const { rows } = await db.query<{ topic: string; queue_id: number }>({
     name: 'herald_renew_queue_locks',
-    text: `UPDATE queue_locks SET lease_until = clock_timestamp() + $3 * interval '1 millisecond'
-           WHERE group_name = $1 AND client_id = $2 RETURNING topic, queue_id`,
-    values: [group, clientId, leaseMs],
+    text: `UPDATE queue_locks l SET lease_until = clock_timestamp() + $3 * interval '1 millisecond'
+           FROM unnest($4::text[], $5::int[]) AS u (t, q)
+           WHERE l.group_name = $1 AND l.client_id = $2 AND l.topic = u.t AND l.queue_id = u.q
+           RETURNING l.topic, l.queue_id`,
+    values: [group, clientId, leaseMs, queues.map((q) => q.topic), queues.map((q) => q.queueId)],
   });
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id }));
 }

@@ -1,6 +1,6 @@
 import { DatabaseError } from 'pg';
 import { SendQueueFullError } from '../errors/send-queue-full.error';
-import { isLockTimeout } from '../errors/store-errors';
+import { breaksConnection, isLockTimeout } from '../errors/store-errors';
 
 interface Request<I, R> {
   items: I[];
@@ -140,8 +140,9 @@ export class GroupCommit<I, R> {
       await this.write(batch);
     } catch (error) {
       // The server refused the statement, so nothing of it was stored: retry each
-      // request alone, so one bad request cannot fail the others batched with it.
-      if (batch.length > 1 && error instanceof DatabaseError) await this.writeEachAlone(batch);
+      // request alone, so one bad request cannot fail the others batched with it. Not
+      // after a lost session: the batch may have committed before the answer was lost.
+      if (batch.length > 1 && error instanceof DatabaseError && !breaksConnection(error)) await this.writeEachAlone(batch);
       else for (const request of batch) request.reject(error);
     }
   }
