@@ -11,15 +11,20 @@ describe('benchmark suite (smoke)', () => {
     const child = ChildScript.start('bench/run.ts', { DATABASE_URL: adminUrl() }, ['--quick', '--n', '500', '--out', out]);
     try {
       await child.waitForLine(/^Wrote /, 120_000);
-      expect((await child.exited).code).toBe(0);
+      expect({ exit: (await child.exited).code, stderr: child.stderrTail }).toMatchObject({ exit: 0 });
       const report = JSON.parse(readFileSync(join(out, 'latest-quick.json'), 'utf8')) as { results: Record<string, Record<string, { median: number } | undefined>> };
       expect(Object.keys(report.results).sort()).toEqual(['Herald', 'graphile-worker', 'pg-boss']);
-      for (const system of Object.values(report.results)) {
-        for (const metric of ['single', 'batch', 'drain', 'live1000.p99']) expect(system[metric]?.median).toBeGreaterThan(0);
-      }
-      // Herald's transactional paths: the broker API and the Nest decorator
-      expect(report.results.Herald.transactional?.median).toBeGreaterThan(0);
-      expect(report.results.Herald.decorated?.median).toBeGreaterThan(0);
+      // Herald's transactional paths too: the broker API and the Nest decorator
+      const expected: [string, string][] = [
+        ...Object.keys(report.results).flatMap((system) => ['single', 'batch', 'drain', 'live1000.p99'].map((metric): [string, string] => [system, metric])),
+        ['Herald', 'transactional'],
+        ['Herald', 'decorated'],
+      ];
+      // every missing metric, by system and name, with the run's own "failed:" lines saying why
+      const missing = expected
+        .filter(([system, metric]) => !((report.results[system][metric]?.median ?? 0) > 0))
+        .map(([system, metric]) => `${system} ${metric}: ${JSON.stringify(report.results[system][metric] ?? null)}`);
+      expect({ missing, failed: child.lines.filter((line) => line.includes('failed:')) }).toEqual({ missing: [], failed: [] });
     } finally {
       await child.kill();
       rmSync(out, { recursive: true, force: true });

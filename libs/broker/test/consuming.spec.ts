@@ -141,18 +141,22 @@ describe('consuming', () => {
   });
 
   it('an idle consumer is woken by NOTIFY, not by the poll interval', async () => {
-    const broker = await openBroker({ pollInterval: 600_000 });
+    const pollInterval = 600_000;
+    const broker = await openBroker({ pollInterval });
     const topic = uniqueName('latency');
     await broker.admin.createTopic(topic, { queues: 2 });
-    const got: MessageView[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('fast'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push(m) });
+    const got: { message: MessageView; at: number }[] = [];
+    const consumer = broker.pushConsumer({ group: uniqueName('fast'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push({ message: m, at: Date.now() }) });
     await consumer.start();
     const producer = broker.producer({ group: 'p' });
     for (let i = 0; i < 3; i += 1) {
       await producer.send({ topic, body: `ping${i}` });
-      // The poll interval is 10 minutes; only a notification can deliver within the deadline.
-      await waitFor(() => got.length === i + 1, { timeoutMs: 5_000, what: `message ${i} delivered by notification` });
+      // each waits for the consumer to be idle again: its next poll is 10 minutes away
+      await waitFor(() => got.length === i + 1, { what: `message ${i} delivered` });
     }
+    // The consumer went idle just before each send, so a poll would hand the message over about
+    // pollInterval after it was stored; a notification, a small part of that.
+    for (const { message, at } of got) expect(at - message.storedAt.getTime()).toBeLessThan(pollInterval / 10);
   });
 
   it('consumeFromWhere: LAST_OFFSET skips history for a new group, FIRST_OFFSET reads it', async () => {

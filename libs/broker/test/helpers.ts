@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { Broker, BrokerOptions, ConsoleLogger } from '@herald/broker';
 
 /** Delay levels compressed ~100x (level 3, the first retry, is 100 ms). */
@@ -33,4 +34,18 @@ let counter = 0;
 export function uniqueName(prefix: string): string {
   counter += 1;
   return `${prefix}-${process.pid}-${counter}`;
+}
+
+/**
+ * One query on a connection of its own, for what the public API does not show:
+ * the store's clock and rows such as a member whose lease ran out.
+ */
+export async function queryStore<T>(db: { readonly url: string }, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }

@@ -1,20 +1,13 @@
-import { Pool } from 'pg';
 import { IllegalStateError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { queryStore, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
 
-async function scheduledCount(): Promise<number> {
-  const pool = new Pool({ connectionString: db.url });
-  try {
-    return (await pool.query('SELECT count(*)::int AS n FROM herald.scheduled_messages')).rows[0].n;
-  } finally {
-    await pool.end();
-  }
-}
+/** For the hand-driven scheduler test: short, so "a pass would have happened" comes soon. */
+const POLL_INTERVAL = 200;
 
 describe('lifecycle', () => {
   it('shutdown waits for running handlers and commits their offsets, so nothing is redelivered', async () => {
@@ -46,8 +39,15 @@ describe('lifecycle', () => {
     const stopping = consumer.shutdown().then(() => {
       stopped = true;
     });
-    await new Promise((resolve) => setImmediate(resolve));
+    // Shutdown stops heartbeating at once and leaves the group (deleting its member row) only
+    // after the drain. A lapsed lease on a row still there: shutdown is under way and held by the handlers.
+    await waitFor(
+      async () => (await queryStore<{ lapsed: boolean }>(db, 'SELECT lease_until < clock_timestamp() AS lapsed FROM herald.group_members WHERE group_name = $1', [group]))[0]?.lapsed,
+      { what: 'member lease lapsed while shutdown waits for its handlers' },
+    );
     expect(stopped).toBe(false);
+    expect(finished).toBe(0);
+    expect((await broker.admin.groupProgress(group)).find((q) => q.topic === topic)).toMatchObject({ consumerOffset: 0 });
     release();
     await stopping;
     expect(finished).toBe(4);
@@ -95,7 +95,7 @@ describe('lifecycle', () => {
   });
 
   it('background loops can be driven by hand: with runScheduler off, a retry waits for scheduler.runOnce()', async () => {
-    const broker = await openBroker({ runScheduler: false });
+    const broker = await openBroker({ runScheduler: false, pollInterval: POLL_INTERVAL });
     const topic = uniqueName('manual');
     await broker.admin.createTopic(topic, { queues: 1 });
     const calls: number[] = [];
@@ -108,11 +108,17 @@ describe('lifecycle', () => {
       },
     });
     await consumer.start();
-    const before = await scheduledCount();
-    await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
-    await waitFor(async () => (await scheduledCount()) === before + 1, { what: 'retry scheduled' });
-    // due after 100 ms (compressed level 3); nothing moves it until we do
-    await waitFor(async () => (await broker.scheduler.runOnce()).moved === 1, { what: 'runOnce moves the due retry' });
+    const { msgId } = await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+    const [retry] = await waitFor(async () => {
+      const pending = (await broker.admin.queryMessage(msgId))?.trace.pendingRetries ?? [];
+      return pending.length > 0 ? pending : null;
+    }, { what: 'retry scheduled' });
+    // a running scheduler makes a pass at least every pollInterval: wait (on the store's clock) until one would have moved it
+    const movedBy = new Date(retry.dueAt.getTime() + POLL_INTERVAL);
+    await waitFor(async () => (await queryStore<{ past: boolean }>(db, 'SELECT clock_timestamp() > $1 AS past', [movedBy]))[0].past, { what: 'retry overdue' });
+    expect(calls).toEqual([0]);
+    expect((await broker.admin.queryMessage(msgId))?.trace.pendingRetries).toEqual([retry]);
+    expect(await broker.scheduler.runOnce()).toMatchObject({ moved: 1 });
     await waitFor(() => calls.length === 2, { what: 'retry delivered' });
     expect(calls).toEqual([0, 1]);
   });

@@ -1,10 +1,22 @@
 import { Client } from 'pg';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { queryStore, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
+
+/**
+ * Until the store's clock is more than `retentionMs` past `newest` (SQL for the newest stored
+ * time concerned, parameters from $2): what a retention pass compares. One millisecond more,
+ * as the pass's cutoff travels as a Date, truncated to the millisecond.
+ */
+function pastRetention(retentionMs: number, newest: string, params: unknown[], what: string): Promise<unknown> {
+  const sql = `SELECT now() - ($1 + 1) * interval '1 millisecond' > (${newest}) AS past`;
+  return waitFor(async () => (await queryStore<{ past: boolean }>(db, sql, [retentionMs, ...params]))[0].past, { what });
+}
+
+const NEWEST_MESSAGE = 'SELECT max(stored_at) FROM herald.messages WHERE topic = $2';
 
 describe('retention', () => {
   it('deletes expired messages as a queue prefix while a producer keeps sending, without holding up any send', async () => {
@@ -13,8 +25,7 @@ describe('retention', () => {
     await broker.admin.createTopic(topic, { queues: 2 });
     const producer = broker.producer({ group: 'p' });
     await producer.sendBatch(Array.from({ length: 400 }, (_, i) => ({ topic, body: `old-${i}` })));
-    const oldUntil = Date.now();
-    await waitFor(() => Date.now() > oldUntil + 350, { what: 'old messages past the retention' });
+    await pastRetention(300, NEWEST_MESSAGE, [topic], 'old messages past the retention');
 
     // A producer keeps sending throughout.
     let sending = true;
@@ -60,8 +71,7 @@ describe('retention', () => {
     await broker.admin.createTopic(topic, { queues: 1 });
     const producer = broker.producer({ group: 'p' });
     for (let i = 0; i < 3; i += 1) await producer.sendBatch(Array.from({ length: 1_000 }, () => ({ topic, body: 'x' })));
-    const t = Date.now();
-    await waitFor(() => Date.now() > t + 250, { what: 'past the retention' });
+    await pastRetention(200, NEWEST_MESSAGE, [topic], 'the batches past the retention');
     await producer.send({ topic, body: 'keep' });
     // other tests' messages in this database may expire too
     expect(await broker.retention.runOnce()).toBeGreaterThanOrEqual(3_000);
@@ -77,8 +87,7 @@ describe('retention', () => {
     const half = await tx.sendHalf({ topic, body: 'x' });
     await tx.commit(half.transactionId);
     await tx.commit(half.transactionId); // still remembered: idempotent
-    const t = Date.now();
-    await waitFor(() => Date.now() > t + 250, { what: 'past the retention' });
+    await pastRetention(200, 'SELECT resolved_at FROM herald.resolved_transactions WHERE transaction_id = $2', [half.transactionId], 'the outcome past the retention');
     await broker.retention.runOnce();
     await expect(tx.commit(half.transactionId)).rejects.toMatchObject({ code: 'TRANSACTION_NOT_FOUND' });
   });

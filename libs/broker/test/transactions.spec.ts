@@ -1,7 +1,7 @@
 import { MessageView, TransactionAlreadyResolvedError, TransactionNotFoundError, TransactionResolution } from '@herald/broker';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { queryStore, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
@@ -62,19 +62,23 @@ describe('transactional (half) messages', () => {
     const broker = await openBroker({ delayLevels: [300, 600, 900, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000] });
     const topic = uniqueName('tx-delay');
     await broker.admin.createTopic(topic, { queues: 8 });
-    const got: { message: MessageView; at: number }[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('later'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push({ message: m, at: Date.now() }) });
+    const got: MessageView[] = [];
+    const consumer = broker.pushConsumer({ group: uniqueName('later'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push(m) });
     await consumer.start();
     const tx = broker.transactionProducer({ group: uniqueName('tx-delayers'), checker: () => 'UNKNOWN' });
     const plain = await broker.producer({ group: 'p' }).send({ topic, body: 'same group', messageGroup: 'order-9' });
     const delayed = await tx.sendHalf({ topic, body: 'delayed', delayLevel: 1, messageGroup: 'order-9' });
-    const committedAt = Date.now();
     const receipt = await tx.commit(delayed.transactionId);
     expect(receipt.queueOffset).toBe(-1);
     await waitFor(() => got.length === 2, { what: 'both delivered' });
-    const late = got.find((g) => g.message.msgId === delayed.msgId)!;
-    expect(late.at - committedAt).toBeGreaterThanOrEqual(300 - 5);
-    expect(late.message.queueId).toBe(plain.queueId);
+    const late = got.find((m) => m.msgId === delayed.msgId)!;
+    // the delay counts from the commit: appended no earlier than level 1 after the outcome was recorded (the
+    // store's clock; 1 ms for storedAt being its transaction's start, a little before the due check)
+    const [{ resolved_at: committedAt }] = await queryStore<{ resolved_at: Date }>(db, 'SELECT resolved_at FROM herald.resolved_transactions WHERE transaction_id = $1', [
+      delayed.transactionId,
+    ]);
+    expect(late.storedAt.getTime() - committedAt.getTime()).toBeGreaterThanOrEqual(300 - 1);
+    expect(late.queueId).toBe(plain.queueId);
   });
 
   it('check-back resolves a forgotten half through the checker: COMMIT and ROLLBACK', async () => {
@@ -173,9 +177,13 @@ describe('transactional (half) messages', () => {
     const group = uniqueName('absent');
     const sender = broker.transactionProducer({ group, checker: () => 'COMMIT', transactionTimeout: 20 });
     const half = await sender.sendHalf({ topic, body: 'waiting' });
-    const due = Date.now() + 200;
-    await waitFor(() => Date.now() > due, { what: 'half long past its timeout' });
-    expect((await broker.admin.listHalfMessages({ group }))[0]).toMatchObject({ transactionId: half.transactionId, checks: 0, state: 'pending' });
+    const [{ nextCheckAt }] = await broker.admin.listHalfMessages({ group });
+    // long past its check time, on the store's clock the check-back claims by
+    const longPast = new Date(nextCheckAt.getTime() + 200);
+    await waitFor(async () => (await queryStore<{ past: boolean }>(db, 'SELECT clock_timestamp() > $1 AS past', [longPast]))[0].past, {
+      what: 'half long past its check time',
+    });
+    expect((await broker.admin.listHalfMessages({ group }))[0]).toMatchObject({ transactionId: half.transactionId, checks: 0, state: 'pending', nextCheckAt });
     const member = broker.transactionProducer({ group, checker: () => 'COMMIT', transactionTimeout: 20 });
     await member.start();
     await waitFor(async () => (await broker.admin.listHalfMessages({ group })).length === 0, { what: 'resolved once a member is there' });

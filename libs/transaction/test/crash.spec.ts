@@ -29,12 +29,17 @@ describe('crash between the local commit and the broker commit', () => {
 
     // a new instance of the order service answers the check-back from the transaction log
     env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }));
-    const applied = await waitFor(async () => {
-      const rows = await env.query<{ applied: number }>('inventory', 'SELECT applied FROM reservations WHERE "orderId" = $1', [id]);
-      return rows.length > 0 ? rows : null;
-    }, { timeoutMs: 30_000 });
-    expect(applied).toEqual([{ applied: 1 }]);
+    const reservation = async (): Promise<{ applied: number; msgId: string }[]> =>
+      env.query('inventory', 'SELECT applied, "msgId" FROM reservations WHERE "orderId" = $1', [id]);
+    await waitFor(async () => (await reservation()).length > 0, { timeoutMs: 30_000, what: 'order applied' });
+    // "once" only holds when nothing is left to deliver: a second copy would still be in the lag
+    await waitFor(async () => {
+      const progress = await admin.groupProgress('inventory');
+      return progress.length > 0 && progress.every((q) => q.lag === 0);
+    }, { what: 'inventory drained' });
     expect(await admin.listHalfMessages({ group: 'order-service' })).toEqual([]);
-    expect(await admin.queryMessagesByKey('orders', id)).toHaveLength(1);
+    const messages = await admin.queryMessagesByKey('orders', id);
+    expect(messages).toHaveLength(1);
+    expect(await reservation()).toEqual([{ applied: 1, msgId: messages[0].msgId }]);
   });
 });
