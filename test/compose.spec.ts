@@ -19,17 +19,44 @@ interface ComposeService {
 }
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const initFile = compose.services.postgres.volumes?.[0]?.split(':')[0] ?? '';
+const initSql = readFileSync(join(ROOT, initFile), 'utf8');
+/** database → owning role, and role → password, as the init script creates them. */
+const owners = Object.fromEntries([...initSql.matchAll(/CREATE DATABASE (\w+) OWNER (\w+);/g)].map((m) => [m[1], m[2]]));
+const passwords = Object.fromEntries([...initSql.matchAll(/CREATE ROLE (\w+) LOGIN PASSWORD '([^']+)';/g)].map((m) => [m[1], m[2]]));
 
 describe('docker-compose.yml matches the apps', () => {
-  it('has PostgreSQL with a health check, and creates every database the services use', () => {
+  it('has PostgreSQL with a health check, not published, and creates every database the services use, each owned by its own role', () => {
     const postgres = compose.services.postgres;
     expect(postgres.healthcheck?.test).toContain('pg_isready');
-    const initFile = postgres.volumes?.[0]?.split(':')[0] ?? '';
-    const created = [...readFileSync(join(ROOT, initFile), 'utf8').matchAll(/CREATE DATABASE (\w+)/g)].map((m) => m[1]);
+    // the services reach it on the compose network; nothing outside the host needs it
+    expect(postgres.ports).toBeUndefined();
     for (const name of Object.keys(SERVICES)) {
       const env = compose.services[name].environment ?? {};
-      for (const key of ['DATABASE_URL', 'BROKER_URL']) expect(created).toContain(new URL(env[key]).pathname.slice(1));
+      for (const key of ['DATABASE_URL', 'BROKER_URL']) {
+        const url = new URL(env[key]);
+        const database = url.pathname.slice(1);
+        expect(Object.keys(owners)).toContain(database);
+        // the service logs in as the role that owns that database, with that role's password
+        expect(url.username).toBe(owners[database]);
+        expect(decodeURIComponent(url.password)).toBe(passwords[url.username]);
+      }
     }
+  });
+
+  it('one role per database, each with its own password, none of them the superuser; no database open to PUBLIC', () => {
+    const databases = Object.keys(owners);
+    expect(databases).toHaveLength(4);
+    expect(new Set(Object.values(owners)).size).toBe(databases.length);
+    expect(new Set(Object.values(passwords)).size).toBe(Object.keys(passwords).length);
+    expect(Object.keys(passwords).sort()).toEqual(Object.values(owners).sort());
+    const superuser = compose.services.postgres.environment?.POSTGRES_USER;
+    expect(Object.values(owners)).not.toContain(superuser);
+    expect(Object.values(passwords)).not.toContain(compose.services.postgres.environment?.POSTGRES_PASSWORD);
+    // plain login roles: no SUPERUSER, CREATEROLE or CREATEDB, and no later ALTER ROLE granting them
+    for (const statement of initSql.match(/CREATE ROLE [^;]*;/g) ?? []) expect(statement).toMatch(/^CREATE ROLE \w+ LOGIN PASSWORD '[^']+';$/);
+    expect(initSql).not.toMatch(/ALTER ROLE|GRANT/i);
+    for (const database of databases) expect(initSql).toMatch(new RegExp(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC;`));
   });
 
   it.each(Object.entries(SERVICES))('%s: command, environment, ports, health check and start order', (name, port) => {
@@ -46,15 +73,22 @@ describe('docker-compose.yml matches the apps', () => {
     expect(env.BROKER_URL).toBe(compose.services.order.environment?.BROKER_URL);
     expect(new URL(env.DATABASE_URL).hostname).toBe('postgres');
     if (name !== 'order') expect(env.ORDER_URL).toBe(`http://order:${SERVICES.order}`);
-    expect(service.ports).toEqual([`${port}:${port}`]);
+    // published on the host's loopback only: the sample has no TLS and its admin endpoints are for the operator on the host
+    expect(service.ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    // fault injection stays off in containers; the admin token, when given, comes from the operator's environment
+    expect(Object.keys(env).filter((key) => key.startsWith('FAULT'))).toEqual([]);
+    if (env.ADMIN_TOKEN !== undefined) expect(env.ADMIN_TOKEN).toMatch(/^\$\{\w+:-\}$/);
     expect(service.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/health`);
     expect(service.depends_on?.postgres?.condition).toBe('service_healthy');
     expect(service.build).toBe('.');
   });
 
-  it('each service database is its own', () => {
-    const urls = Object.keys(SERVICES).map((name) => compose.services[name].environment?.DATABASE_URL);
-    expect(new Set(urls).size).toBe(urls.length);
+  it('each service database is its own, reached with its own role', () => {
+    const urls = Object.keys(SERVICES).map((name) => new URL(compose.services[name].environment?.DATABASE_URL ?? ''));
+    expect(new Set(urls.map((url) => url.pathname)).size).toBe(urls.length);
+    const roles = urls.map((url) => url.username);
+    expect(new Set(roles).size).toBe(roles.length);
+    expect(roles).not.toContain(new URL(compose.services.order.environment?.BROKER_URL ?? '').username);
   });
 
   it('the Dockerfile installs from the lockfile on Node 20+ and copies what the services run', () => {

@@ -13,9 +13,12 @@ afterAll(async () => {
 });
 
 async function send(service: 'order' | 'inventory' | 'logistics', method: string, path: string, body?: unknown): Promise<{ status: number; message: string }> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  // authenticated, so the 400 under test is the validation's, not the guard's 401 (admin-surface.spec.ts)
+  if (path.startsWith('/admin/')) headers.authorization = `Bearer ${ctx.cluster.adminToken}`;
   const response = await fetch(`${ctx.cluster.services[service].url}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const json = (await response.json()) as { message?: string | string[] };

@@ -7,8 +7,11 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const response = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function call<T>(method: string, url: string, body?: unknown, adminToken?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (adminToken !== undefined) headers.authorization = `Bearer ${adminToken}`;
+  const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   if (!response.ok) throw new ApiError(response.status, text, `${method} ${new URL(url).pathname}`);
   return (text ? JSON.parse(text) : undefined) as T;
@@ -50,11 +53,11 @@ export class SampleApi {
   }
 
   faults(service: 'order' | 'inventory' | 'logistics', faults: { failNext?: number; poisonSku?: string | null; crashAfterLocalCommit?: boolean }): Promise<unknown> {
-    return call('POST', `${this.cluster.services[service].url}/admin/faults`, faults);
+    return call('POST', `${this.cluster.services[service].url}/admin/faults`, faults, this.cluster.adminToken);
   }
 
   reconcile(service: 'inventory' | 'logistics'): Promise<{ checked: number; repaired: number }> {
-    return call('POST', `${this.cluster.services[service].url}/admin/reconcile`);
+    return call('POST', `${this.cluster.services[service].url}/admin/reconcile`, undefined, this.cluster.adminToken);
   }
 
   health(service: 'order' | 'inventory' | 'logistics'): Promise<{ status: string }> {

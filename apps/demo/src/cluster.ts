@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Broker, ConsoleLogger } from '@herald/broker';
 import { databaseUrl, recreateDatabase } from '@herald/embedded-pg';
@@ -15,6 +16,9 @@ export interface ClusterOptions {
   /** Scale of the broker's decaying delays (10 s, 30 s, 1 m, ...). Default 0.01. */
   delayScale?: number;
 }
+
+/** The services' ADMIN_TOKEN: a fresh random one per cluster, so nothing else on the machine can drive their admin endpoints. */
+const newAdminToken = (): string => randomBytes(24).toString('hex');
 
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -37,9 +41,14 @@ export class Cluster {
     options: Required<Omit<ClusterOptions, 'adminUrl' | 'prefix'>>,
     /** A broker connection for the demo's own observations (lag, DLQ); no background duties. */
     readonly broker: Broker,
+    /** Bearer token of the services' /admin endpoints (faults, reconciliation). */
+    readonly adminToken: string,
   ) {
     const common = {
       BROKER_URL: urls.broker,
+      // the demo injects faults on purpose; a service started any other way has them off
+      FAULTS_ENABLED: '1',
+      ADMIN_TOKEN: adminToken,
       MAX_RECONSUME_TIMES: String(options.maxReconsumeTimes),
       DELAY_SCALE: String(options.delayScale),
       ORDER_URL: `http://127.0.0.1:${ports.order}`,
@@ -64,7 +73,7 @@ export class Cluster {
     }
     const ports = { order: await freePort(), inventory: await freePort(), logistics: await freePort() };
     const broker = await Broker.connect({ connectionString: urls.broker, runScheduler: false, runRetention: false, logger: new ConsoleLogger('error') });
-    const cluster = new Cluster(urls, ports, { listenerConcurrency: options.listenerConcurrency ?? 2, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 }, broker);
+    const cluster = new Cluster(urls, ports, { listenerConcurrency: options.listenerConcurrency ?? 2, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 }, broker, newAdminToken());
     try {
       await Promise.all(Object.values(cluster.services).map((s) => s.start()));
     } catch (error) {

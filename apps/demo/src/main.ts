@@ -52,6 +52,7 @@ async function main(): Promise<number> {
       console.log('\nServices keep running (Ctrl-C to stop):');
       for (const service of Object.values(cluster.services)) console.log(`  ${service.name.padEnd(10)} ${service.url}`);
       console.log(`  try: curl -s -X POST ${cluster.order.url}/orders -H 'content-type: application/json' -d '{"customerId":"me","items":[{"sku":"apple","qty":1}]}'`);
+      console.log(`  admin: curl -s -X POST ${cluster.inventory.url}/admin/reconcile -H 'authorization: Bearer ${cluster.adminToken}'`);
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     }
   } finally {

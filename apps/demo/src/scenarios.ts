@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import type { OrderItem } from '../../shared/src/contracts';
+import type { HalfMessageInfo } from '@herald/broker';
+import { ORDER_EVENTS, OrderItem } from '../../shared/src/contracts';
 import type { SampleApi } from './api';
 import type { Cluster } from './cluster';
 import { checkConsistency, ConsistencyReport } from './consistency';
@@ -152,25 +153,45 @@ export async function retryPersistence({ api, ui, cluster }: DemoContext): Promi
   cluster.inventory.onLine = () => undefined;
 }
 
+/** What part 5 saw right after the crash, for the tests to hold it to its claim. */
+export interface CheckBackObservation {
+  orderId: string;
+  /** Whether POST /orders answered (it must not: the process died before responding). */
+  answered: boolean;
+  /** The order-service halves the broker held right after the crash. */
+  halvesAfterCrash: HalfMessageInfo[];
+  /** OrderCreated messages of the order stored at the broker right after the crash (none: only the half). */
+  deliveredAfterCrash: number;
+  /** msgId of the OrderCreated the check-back committed. */
+  committedMsgId: string;
+}
+
 /** 5. The order process dies between its local commit and the broker commit; check-back finishes the message. */
-export async function checkBack({ api, ui, cluster }: DemoContext): Promise<void> {
+export async function checkBack({ api, ui, cluster }: DemoContext): Promise<CheckBackObservation> {
   ui.section(5, 'Check-back', 'the order process is SIGKILLed right after an order commits locally, before the broker commit; a new order process answers the check-back from its transaction log.');
   await api.faults('order', { crashAfterLocalCommit: true });
   const request = api.createOrder('customer-unlucky', [{ sku: 'plum', qty: 1 }]).then(
-    () => 'answered',
-    () => 'no answer: the process died',
+    () => true,
+    () => false,
   );
   await cluster.order.whenExited();
-  ui.say(`POST /orders: ${await request}`);
-  const id = await latestOrder(cluster.urls.order);
-  const halves = await cluster.broker.admin.listHalfMessages({ group: 'order-service' });
-  ui.say(`order ${id.slice(0, 8)}… is committed in the order database; the broker holds ${halves.length} unresolved half message(s)`);
+  const answered = await request;
+  ui.say(`POST /orders: ${answered ? 'answered' : 'no answer: the process died'}`);
+  const orderId = await latestOrder(cluster.urls.order);
+  const halvesAfterCrash = await cluster.broker.admin.listHalfMessages({ group: 'order-service' });
+  const deliveredAfterCrash = (await cluster.broker.admin.queryMessagesByKey(ORDER_EVENTS, orderId)).length;
+  ui.say(`order ${orderId.slice(0, 8)}… is committed in the order database; the broker holds ${halvesAfterCrash.length} unresolved half message(s) and ${deliveredAfterCrash} delivered OrderCreated for it`);
+  // the part shows nothing unless the kill landed between the two commits
+  if (answered || halvesAfterCrash.length !== 1 || deliveredAfterCrash !== 0) throw new Error('demo: the crash did not leave exactly one half message between the local and the broker commit');
   await cluster.order.start();
   ui.say('a new order process started; the broker checks back after transactionTimeout (6 s)');
   await until(async () => (await cluster.broker.admin.listHalfMessages({ group: 'order-service' })).length === 0, 'the check-back', 60_000, 200);
+  const [committed] = await cluster.broker.admin.queryMessagesByKey(ORDER_EVENTS, orderId);
+  if (!committed) throw new Error(`demo: the check-back resolved the half of order ${orderId} without delivering its OrderCreated`);
   ui.say('check-back answered COMMIT from the transaction log: the half message is delivered');
-  await until(() => settled(api, [id]), 'the order to settle', 60_000, 200);
-  ui.say(`order ${id.slice(0, 8)}… is ${(await api.getOrder(id)).status}`);
+  await until(() => settled(api, [orderId]), 'the order to settle', 60_000, 200);
+  ui.say(`order ${orderId.slice(0, 8)}… is ${(await api.getOrder(orderId)).status}`);
+  return { orderId, answered, halvesAfterCrash, deliveredAfterCrash, committedMsgId: committed.msgId };
 }
 
 async function latestOrder(url: string): Promise<string> {
@@ -184,22 +205,39 @@ async function latestOrder(url: string): Promise<string> {
   }
 }
 
-/** 6. Reconciliation, then every order checked across the four databases. */
-export async function finalReport({ api, ui, cluster }: DemoContext): Promise<ConsistencyReport> {
-  ui.section(6, 'Final consistency report', 'the second leg of best-effort notification (reconciliation against GET /orders/changes), then every order checked in all four databases.');
+/** Part 6's result: consistency from message delivery alone, then what a reconciliation pass still had to repair. */
+export interface FinalReport extends ConsistencyReport {
+  /** Orders the reconciliation pass run after the check repaired (inventory + logistics): 0 when delivery alone did it all. */
+  repaired: number;
+}
+
+/**
+ * 6. Waits for every order to settle through message delivery alone (failing if they do not
+ * within `settleTimeoutMs`), checks every order across the four databases, and only then runs
+ * reconciliation: it must find nothing to repair, or delivery lost something.
+ */
+export async function finalReport({ api, ui, cluster }: DemoContext, settleTimeoutMs = 120_000): Promise<FinalReport> {
+  ui.section(6, 'Final consistency report', 'every order checked in all four databases after message delivery alone; then the second leg of best-effort notification (reconciliation against GET /orders/changes) must find nothing left to repair.');
+  let moving = '';
   await until(async () => {
     const stats = await api.orderStats();
     const backlog = await cluster.backlog();
+    moving = `PENDING ${stats.PENDING}, CONFIRMED ${stats.CONFIRMED}, backlog ${JSON.stringify(backlog)}`;
     return stats.PENDING + stats.CONFIRMED === 0 && Object.values(backlog).every((lag) => lag === 0);
-  }, 'every order to settle', 120_000, 250).catch(() => ui.say('some orders are still moving; reporting anyway'));
+  }, 'every order to settle', settleTimeoutMs, 250).catch((error: unknown) => {
+    throw new Error(`demo: orders did not settle through message delivery within ${settleTimeoutMs} ms (${moving})`, { cause: error });
+  });
+  ui.say('every order settled by message delivery: nothing PENDING or CONFIRMED, every consumer group caught up');
+  const delivered = await checkConsistency(cluster.urls);
+  ui.say(`orders ${delivered.orders} (shipped ${delivered.shipped}, cancelled ${delivered.cancelled}) · lost ${delivered.lost} · phantom ${delivered.phantom} · duplicated effects ${delivered.duplicated} · pending ${delivered.pending} · inconsistent ${delivered.inconsistent}`);
+  for (const problem of delivered.problems) ui.say(`  ${problem}`);
+  let repaired = 0;
   for (const service of ['inventory', 'logistics'] as const) {
     const result = await api.reconcile(service);
-    ui.say(`${service} reconciliation: ${result.checked} order(s) it might have missed, ${result.repaired} repaired`);
+    repaired += result.repaired;
+    ui.say(`${service} reconciliation afterwards: ${result.checked} order(s) it might have missed, ${result.repaired} repaired`);
   }
-  const report = await checkConsistency(cluster.urls);
-  const line = `orders ${report.orders} (shipped ${report.shipped}, cancelled ${report.cancelled}) · lost ${report.lost} · phantom ${report.phantom} · duplicated effects ${report.duplicated} · pending ${report.pending} · inconsistent ${report.inconsistent}`;
-  ui.say(line);
-  for (const problem of report.problems) ui.say(`  ${problem}`);
-  ui.say(report.consistent ? 'CONSISTENT: nothing lost, nothing applied twice' : 'NOT CONSISTENT');
+  const report: FinalReport = { ...delivered, repaired, consistent: delivered.consistent && repaired === 0 };
+  ui.say(report.consistent ? 'CONSISTENT: delivered by messages alone; nothing lost, nothing applied twice, nothing left to repair' : 'NOT CONSISTENT');
   return report;
 }

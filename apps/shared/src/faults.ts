@@ -1,10 +1,12 @@
-import { Body, Controller, DynamicModule, Get, Global, HttpCode, Injectable, Module, Post } from '@nestjs/common';
+import { Body, Controller, DynamicModule, Get, Global, HttpCode, Injectable, Module, Post, UseGuards } from '@nestjs/common';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
-import type { InitialFaults } from './service-config';
+import { AdminTokenGuard } from './admin-token.guard';
+import type { InitialFaults, ServiceConfig } from './service-config';
 
 /**
- * Fault injection for demos and tests, off unless configured: through the FAULT_* environment
- * variables at start (ServiceConfig.faults), or POST /admin/faults.
+ * Fault injection for demos and tests, only with FAULTS_ENABLED=1: through the FAULT_* environment
+ * variables at start (ServiceConfig.faults), or POST /admin/faults (with ADMIN_TOKEN). Without
+ * FAULTS_ENABLED every fault stays off for good.
  */
 @Injectable()
 export class Faults implements InitialFaults {
@@ -39,6 +41,7 @@ export class FaultsDto {
 }
 
 @Controller('admin/faults')
+@UseGuards(AdminTokenGuard)
 export class FaultsController {
   constructor(private readonly faults: Faults) {}
 
@@ -61,11 +64,12 @@ export class FaultsController {
 @Global()
 @Module({})
 export class FaultsModule {
-  static register(initial: InitialFaults): DynamicModule {
+  /** The listeners always get a Faults; its endpoint exists only with fault injection on and an ADMIN_TOKEN. */
+  static register(config: Pick<ServiceConfig, 'faults' | 'adminToken'>): DynamicModule {
     return {
       module: FaultsModule,
-      providers: [{ provide: Faults, useFactory: () => Object.assign(new Faults(), initial) }],
-      controllers: [FaultsController],
+      providers: [{ provide: Faults, useFactory: () => Object.assign(new Faults(), config.faults ?? {}) }],
+      controllers: config.faults !== null && config.adminToken !== null ? [FaultsController] : [],
       exports: [Faults],
     };
   }

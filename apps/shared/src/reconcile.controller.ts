@@ -1,4 +1,5 @@
-import { Controller, HttpCode, Injectable, Logger, Post, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, HttpCode, Injectable, Logger, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard } from './admin-token.guard';
 import type { OrderChange, OrderStatus } from './contracts';
 import { orderChanges } from './order-changes.client';
 
@@ -29,8 +30,9 @@ export abstract class Reconciler {
   }
 }
 
-/** POST /admin/reconcile: run one reconciliation pass now. */
+/** POST /admin/reconcile: run one reconciliation pass now (with ADMIN_TOKEN; mounted only when one is set). */
 @Controller('admin/reconcile')
+@UseGuards(AdminTokenGuard)
 export class ReconcileController {
   constructor(private readonly reconciler: Reconciler) {}
 

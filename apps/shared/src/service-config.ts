@@ -13,8 +13,17 @@ export interface ServiceConfig {
   delayScale: number;
   /** The order service, for reconciliation (inventory, logistics). */
   orderUrl: string | null;
-  /** Faults injected from the start (FAULT_*); POST /admin/faults changes them at runtime. */
-  faults: InitialFaults;
+  /**
+   * ADMIN_TOKEN: the bearer token every /admin endpoint requires. Default null: the admin
+   * endpoints are not mounted at all (404), so a deployment that never set one exposes none.
+   */
+  adminToken: string | null;
+  /**
+   * Fault injection, only with FAULTS_ENABLED=1: the faults injected from the start (FAULT_*);
+   * POST /admin/faults changes them at runtime (with ADMIN_TOKEN). Default null: off, FAULT_*
+   * refused and /admin/faults not mounted.
+   */
+  faults: InitialFaults | null;
 }
 
 export interface InitialFaults {
@@ -32,10 +41,14 @@ export const CONFIG_ENV = [
   'MAX_RECONSUME_TIMES',
   'DELAY_SCALE',
   'ORDER_URL',
+  'ADMIN_TOKEN',
+  'FAULTS_ENABLED',
   'FAULT_FAIL_NEXT',
   'FAULT_POISON_SKU',
   'FAULT_CRASH_AFTER_LOCAL_COMMIT',
 ] as const;
+
+const FAULT_ENV = CONFIG_ENV.filter((name) => name.startsWith('FAULT_'));
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
@@ -60,12 +73,30 @@ export function readServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = 
     maxReconsumeTimes: number(env, 'MAX_RECONSUME_TIMES', 16, 0, 100),
     delayScale: number(env, 'DELAY_SCALE', 1, 0.0001, 1),
     orderUrl: env.ORDER_URL || null,
-    faults: {
-      failNext: number(env, 'FAULT_FAIL_NEXT', 0, 0, 100_000),
-      poisonSku: sku(env, 'FAULT_POISON_SKU'),
-      crashAfterLocalCommit: flag(env, 'FAULT_CRASH_AFTER_LOCAL_COMMIT'),
-    },
+    adminToken: token(env, 'ADMIN_TOKEN'),
+    faults: faults(env),
   };
+}
+
+function faults(env: NodeJS.ProcessEnv): InitialFaults | null {
+  if (!flag(env, 'FAULTS_ENABLED')) {
+    // refused rather than ignored: a FAULT_* left in a production environment must not go unnoticed
+    const stray = FAULT_ENV.find((name) => env[name] !== undefined && env[name] !== '');
+    if (stray) throw new Error(`${stray} is set but fault injection is off: set FAULTS_ENABLED=1 to allow FAULT_* (demos and tests only)`);
+    return null;
+  }
+  return {
+    failNext: number(env, 'FAULT_FAIL_NEXT', 0, 0, 100_000),
+    poisonSku: sku(env, 'FAULT_POISON_SKU'),
+    crashAfterLocalCommit: flag(env, 'FAULT_CRASH_AFTER_LOCAL_COMMIT'),
+  };
+}
+
+function token(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new Error(`${name} must be 16 to 256 printable characters without spaces (e.g. openssl rand -hex 24)`);
+  return raw;
 }
 
 function sku(env: NodeJS.ProcessEnv, name: string): string | null {

@@ -3,12 +3,13 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { MigrationInterface } from 'typeorm';
 import { HeraldModule } from '@herald/transaction';
+import { AdminTokenModule } from './admin-token.guard';
 import { Faults, FaultsModule } from './faults';
 import { brokerOptions, ServiceConfig } from './service-config';
 
 /**
  * What every sample service imports: its own database (entities, migrations run at start),
- * faults, terminus, and Herald with the service's producer group. The crash-after-local-commit
+ * faults, the admin token (when set), terminus, and Herald with the service's producer group. The crash-after-local-commit
  * fault is wired in every service, so `crashAfterLocalCommit` means the same everywhere.
  */
 export function serviceImports(
@@ -18,7 +19,8 @@ export function serviceImports(
   return [
     TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities: service.entities, migrations: service.migrations, migrationsRun: true, extra: { max: 20 } }),
     TypeOrmModule.forFeature(service.entities),
-    FaultsModule.register(config.faults),
+    FaultsModule.register(config),
+    ...(config.adminToken !== null ? [AdminTokenModule.register(config.adminToken)] : []),
     TerminusModule,
     HeraldModule.forRootAsync({
       inject: [Faults],
@@ -31,4 +33,9 @@ export function serviceImports(
       }),
     }),
   ];
+}
+
+/** Admin controllers are mounted only with an ADMIN_TOKEN: without one they do not exist (404). */
+export function adminControllers(config: ServiceConfig, controllers: Type<unknown>[]): Type<unknown>[] {
+  return config.adminToken !== null ? controllers : [];
 }
