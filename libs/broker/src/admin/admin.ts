@@ -21,6 +21,7 @@ import {
   topicMessages,
 } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
+import { halvesStillOpen, msgIdsStillStored } from '../store/transaction-statements';
 import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { textProblem } from '../util/text';
 import { toEpochMs } from '../util/time';
@@ -63,6 +64,12 @@ export interface DeliveryTrace {
   deadLettered: string[];
 }
 
+function assertIdList(ids: readonly string[], field: string): void {
+  if (!Array.isArray(ids) || ids.length > 10_000 || ids.some((id) => typeof id !== 'string' || textProblem(id) !== null)) {
+    throw new InvalidOptionsError(field, 'must be an array of at most 10 000 ids');
+  }
+}
+
 function assertGroupName(group: unknown): asserts group is string {
   if (!isValidGroupName(group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
 }
@@ -86,6 +93,30 @@ export class Admin {
     return guard('resolve half', async () => {
       assertTransactionId(transactionId);
       await this.transactions.resolveHalf(transactionId, outcome);
+    });
+  }
+
+  /**
+   * Which of `transactionIds` (at most 10 000) still have a half here, pending or parked:
+   * a service's transaction-log rows for them must stay (`@herald/transaction` retention).
+   */
+  openHalfTransactionIds(transactionIds: readonly string[]): Promise<string[]> {
+    return guard('list open halves', async () => {
+      this.ctx.assertOpen('list open halves');
+      assertIdList(transactionIds, 'transactionIds');
+      return halvesStillOpen(this.ctx.pool, transactionIds);
+    });
+  }
+
+  /**
+   * Which of `msgIds` (at most 10 000) this broker still holds a copy of (any topic, retry,
+   * DLQ, or scheduled), so could deliver again: their inbox rows must stay.
+   */
+  storedMessageIds(msgIds: readonly string[]): Promise<string[]> {
+    return guard('look up stored messages', async () => {
+      this.ctx.assertOpen('look up stored messages');
+      assertIdList(msgIds, 'msgIds');
+      return msgIdsStillStored(this.ctx.pool, msgIds);
     });
   }
 

@@ -119,6 +119,8 @@ export class SimpleConsumer {
           max,
           invisibleMs,
           maxReconsumeTimes: this.maxReconsumeTimes,
+          // bodies per receive stay within one flush's budget; the rest come with the next receive
+          maxBytes: this.ctx.options.maxFlushBytes,
         });
         const left = deadline - Date.now();
         if (rows.length > 0 || left <= 0 || this.closed) {

@@ -1,9 +1,11 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
-import { moveDueMessages } from '../store/statements';
+import { deferOldestDueMessage, moveDueMessages } from '../store/statements';
 import { WakeSignal } from '../util/wake-signal';
 
 const BATCH = 500;
+/** A message that cannot be moved even alone waits this long, so the ones behind it go on. */
+const DEFER_FAILING_MS = 60_000;
 /** Pause before trying again when another process holds the runner lock. */
 const BUSY_RETRY_MS = 250;
 
@@ -37,14 +39,45 @@ export class DueMessageMover {
     await this.loop;
   }
 
-  /** One pass: moves everything due now. Returns how many messages were moved. */
+  /**
+   * One pass: moves everything due now, in batches bounded by count and by bytes.
+   * Returns how many messages were moved.
+   */
   async runOnce(): Promise<{ moved: number; nextDueInMs: number | null; busy: boolean }> {
     let total = 0;
     for (;;) {
-      const { moved, nextDueInMs } = await moveDueMessages(this.ctx.schedulerPool, BATCH);
+      const { moved, nextDueInMs, full } = await this.moveBatch();
       if (moved < 0) return { moved: total, nextDueInMs, busy: true };
       total += moved;
-      if (moved < BATCH) return { moved: total, nextDueInMs, busy: false };
+      if (!full) return { moved: total, nextDueInMs, busy: false };
+    }
+  }
+
+  /**
+   * A batch; if it fails, the oldest due message alone; if that fails too, it is
+   * put back by a minute (logged) so one bad row cannot stop every delay and retry.
+   */
+  private async moveBatch(): Promise<{ moved: number; nextDueInMs: number | null; full: boolean }> {
+    const db = this.ctx.schedulerPool;
+    const budget = this.ctx.options.maxFlushBytes;
+    try {
+      const pass = await moveDueMessages(db, BATCH, budget);
+      // cut by bytes or by count: there may be more due right now
+      return { ...pass, full: pass.moved > 0 };
+    } catch (batchError) {
+      try {
+        const one = await moveDueMessages(db, 1, budget);
+        return { ...one, full: one.moved > 0 };
+      } catch (error) {
+        const msgId = await deferOldestDueMessage(db, DEFER_FAILING_MS);
+        this.ctx.options.logger.log('error', 'a due message cannot be moved; deferred so the others go on', {
+          msgId,
+          deferredMs: DEFER_FAILING_MS,
+          error: errorText(error),
+          batchError: errorText(batchError),
+        });
+        return { moved: 0, nextDueInMs: 0, full: msgId !== null };
+      }
     }
   }
 

@@ -122,13 +122,24 @@ export interface DueMove {
   nextDueInMs: number | null;
 }
 
-export async function moveDueMessages(db: Db, limit: number): Promise<DueMove> {
+/** Moves up to `limit` due messages, about `maxBytes` of bodies at most (the first always goes). */
+export async function moveDueMessages(db: Db, limit: number, maxBytes: number): Promise<DueMove> {
   const { rows } = await db.query<{ moved: number; next_due_in_ms: number | null }>({
     name: 'herald_move_due_messages',
-    text: 'SELECT moved, next_due_in_ms FROM move_due_messages($1)',
-    values: [limit],
+    text: 'SELECT moved, next_due_in_ms FROM move_due_messages($1, $2)',
+    values: [limit, maxBytes],
   });
   return { moved: rows[0].moved, nextDueInMs: rows[0].next_due_in_ms };
+}
+
+/** Pushes the oldest due message back by `delayMs` (it keeps failing alone); returns its msgId. */
+export async function deferOldestDueMessage(db: Db, delayMs: number): Promise<string | null> {
+  const { rows } = await db.query<{ msg_id: string | null }>({
+    name: 'herald_defer_oldest_due_message',
+    text: 'SELECT defer_oldest_due_message($1) AS msg_id',
+    values: [delayMs],
+  });
+  return rows[0].msg_id;
 }
 
 export interface PullRequest {
@@ -385,12 +396,12 @@ export interface PoppedRow extends MessageRow {
 /** Hands out messages to a simple (pull) consumer of `group`; see pop_messages in 003_simple_consumer.sql. */
 export async function popMessages(
   db: Db,
-  request: { group: string; topics: string[]; tags: (string | null)[]; max: number; invisibleMs: number; maxReconsumeTimes: number },
+  request: { group: string; topics: string[]; tags: (string | null)[]; max: number; invisibleMs: number; maxReconsumeTimes: number; maxBytes: number },
 ): Promise<PoppedRow[]> {
   const { rows } = await db.query<PoppedRow>({
     name: 'herald_pop_messages',
-    text: `SELECT * FROM pop_messages($1, $2::text[], $3::text[], $4, $5, $6)`,
-    values: [request.group, request.topics, request.tags, request.max, request.invisibleMs, request.maxReconsumeTimes],
+    text: `SELECT * FROM pop_messages($1, $2::text[], $3::text[], $4, $5, $6, $7)`,
+    values: [request.group, request.topics, request.tags, request.max, request.invisibleMs, request.maxReconsumeTimes, request.maxBytes],
   });
   return rows;
 }

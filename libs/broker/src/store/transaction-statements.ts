@@ -201,3 +201,41 @@ export async function deleteOldTransactionRecords(db: Db, cutoff: Date, batch: n
   });
   return Number(rows[0].deleted);
 }
+
+/** Which of `ids` still have a half, pending or parked (by primary key). */
+export async function halvesStillOpen(db: Db, ids: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ transaction_id: string }>({
+    name: 'herald_halves_still_open',
+    text: 'SELECT transaction_id FROM half_messages WHERE transaction_id = ANY ($1::text[])',
+    values: [ids],
+  });
+  return rows.map((row) => row.transaction_id);
+}
+
+/**
+ * Which of `msgIds` the broker still holds a copy of, in any topic (original queue, `%RETRY%`,
+ * `%DLQ%`) or waiting in the schedule: what a rewind, a retry or a DLQ resend could deliver again.
+ * messages has no msg_id index: its copies keep born_at, which the msgId starts with, so the
+ * look-up goes through the born_at BRIN index, one range per cluster of nearby born times.
+ */
+export async function msgIdsStillStored(db: Db, msgIds: readonly string[]): Promise<string[]> {
+  const born = [...new Set(msgIds.map((id) => parseInt(id.slice(0, 12), 16)).filter(Number.isFinite))].sort((a, b) => a - b);
+  const lo: Date[] = [];
+  const hi: Date[] = [];
+  for (const ms of born) {
+    if (hi.length > 0 && ms - 1_000 <= hi[hi.length - 1].getTime()) hi[hi.length - 1] = new Date(ms + 1_000);
+    else {
+      lo.push(new Date(ms - 1_000));
+      hi.push(new Date(ms + 1_000));
+    }
+  }
+  const { rows } = await db.query<{ msg_id: string }>({
+    name: 'herald_msg_ids_still_stored',
+    text: `SELECT m.msg_id FROM unnest($2::timestamptz[], $3::timestamptz[]) AS r (lo, hi)
+           JOIN messages m ON m.born_at BETWEEN r.lo AND r.hi
+           WHERE m.msg_id = ANY ($1::text[])
+           UNION SELECT s.msg_id FROM scheduled_messages s WHERE s.msg_id = ANY ($1::text[])`,
+    values: [msgIds, lo, hi],
+  });
+  return rows.map((row) => row.msg_id);
+}
