@@ -1,6 +1,7 @@
 import {
   boolOption,
   BrokerOptions,
+  DEFAULT_DELAY_LEVELS,
   intOption,
   InvalidOptionsError,
   isValidGroupName,
@@ -23,8 +24,23 @@ export interface HeraldModuleOptions {
   maxChecks?: number;
   /** Per-topic check-back overrides; other topics are answered from the transaction log. */
   checkers?: Record<string, TransactionChecker>;
-  /** How long transaction-log and inbox rows are kept, ms. Default 7 days; must outlast the check-back window. */
+  /**
+   * How long transaction-log rows are kept at least, ms (and inbox rows, unless `inboxRetention`
+   * is given). Default 7 days; must outlast the check-back window plus `clockTolerance`. A row
+   * whose half is still pending or parked at the broker is kept however old.
+   */
   retention?: number;
+  /**
+   * How long inbox rows are kept at least, ms. Default: `retention`. Must outlast every copy the
+   * broker may still deliver: its `retention` + `retentionCheckInterval` + the retry schedule of
+   * `maxReconsumeTimes` + `clockTolerance`. A row whose message the broker still holds is kept however old.
+   */
+  inboxRetention?: number;
+  /**
+   * How far apart the clocks of this service's database, the broker's database and the producers'
+   * hosts may be, ms: times compared with the log and inbox horizons are moved back by this much. Default 60 000.
+   */
+  clockTolerance?: number;
   /** How often old rows are deleted, ms. Default 1 hour. */
   retentionCheckInterval?: number;
   /** Default handler concurrency of a listener. Default 16. */
@@ -57,6 +73,8 @@ export interface ResolvedHeraldOptions {
   maxChecks: number;
   checkers: ReadonlyMap<string, TransactionChecker>;
   retention: number;
+  inboxRetention: number;
+  clockTolerance: number;
   retentionCheckInterval: number;
   concurrency: number;
   maxReconsumeTimes: number;
@@ -66,6 +84,38 @@ export interface ResolvedHeraldOptions {
 }
 
 const DAY = 86_400_000;
+/** The broker's own defaults (broker-options.ts), for options left unset. */
+const BROKER_RETENTION = 72 * 3_600_000;
+const BROKER_RETENTION_CHECK_INTERVAL = 60_000;
+
+/** How long after a first delivery retries of it may still come: retry n waits delay level n+2 (the last level past 16). */
+function retrySpan(delayLevels: readonly number[], maxReconsumeTimes: number): number {
+  let total = 0;
+  for (let retry = 1; retry <= maxReconsumeTimes; retry += 1) total += delayLevels[Math.min(retry + 2, delayLevels.length) - 1];
+  return total;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+/**
+ * Why inbox rows kept `options.inboxRetention` could be gone while the broker may still deliver
+ * a copy of their message (a rewind within its retention, a retry, a DLQ message resent before it
+ * expires), or null if they cannot. Invalid broker values are left to Broker.connect to refuse.
+ */
+export function inboxRetentionProblem(options: Pick<ResolvedHeraldOptions, 'broker' | 'inboxRetention' | 'clockTolerance'>, maxReconsumeTimes: number): string | null {
+  const brokerRetention = numberOr(options.broker.retention, BROKER_RETENTION);
+  const interval = numberOr(options.broker.retentionCheckInterval, BROKER_RETENTION_CHECK_INTERVAL);
+  const levels = Array.isArray(options.broker.delayLevels) && options.broker.delayLevels.length === 18 ? options.broker.delayLevels : DEFAULT_DELAY_LEVELS;
+  const retries = retrySpan(levels, maxReconsumeTimes);
+  const needed = brokerRetention + interval + retries + options.clockTolerance;
+  if (options.inboxRetention > needed) return null;
+  return (
+    `inbox rows (kept ${options.inboxRetention} ms) must outlast every copy of a message the broker may still deliver: ` +
+    `broker retention ${brokerRetention} + its retentionCheckInterval ${interval} + retries ${retries} (maxReconsumeTimes ${maxReconsumeTimes}) + clockTolerance ${options.clockTolerance} = ${needed} ms`
+  );
+}
 
 function functionOption<T>(value: T | undefined, field: string): T | null {
   if (value === undefined) return null;
@@ -87,10 +137,21 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
   const checkInterval = intOption(options.checkInterval, 'checkInterval', 60_000, 1, DAY);
   const maxChecks = intOption(options.maxChecks, 'maxChecks', 15, 1, 1_000);
   const retention = intOption(options.retention, 'retention', 7 * DAY, 1, 365 * DAY);
-  const checkWindow = transactionTimeout + maxChecks * checkInterval;
+  const inboxRetention = intOption(options.inboxRetention, 'inboxRetention', retention, 1, 3_650 * DAY);
+  const clockTolerance = intOption(options.clockTolerance, 'clockTolerance', 60_000, 0, DAY);
+  const checkWindow = transactionTimeout + maxChecks * checkInterval + clockTolerance;
   if (retention <= checkWindow) {
-    // a log row deleted while its half may still be checked back would turn a commit into a rollback
-    throw new InvalidOptionsError('retention', `must outlast the check-back window (transactionTimeout + maxChecks × checkInterval = ${checkWindow} ms)`);
+    // rows of checked halves are kept anyway; this keeps halves checked in time clear of the log horizon
+    throw new InvalidOptionsError(
+      'retention',
+      `must outlast the check-back window (transactionTimeout + maxChecks × checkInterval + clockTolerance = ${checkWindow} ms)`,
+    );
+  }
+  const maxReconsumeTimes = intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000);
+  const inboxProblem = inboxRetentionProblem({ broker: options.broker, inboxRetention, clockTolerance }, maxReconsumeTimes);
+  if (inboxProblem !== null) {
+    if (options.inboxRetention !== undefined) throw new InvalidOptionsError('inboxRetention', inboxProblem);
+    throw new InvalidOptionsError('retention', `${inboxProblem}; inbox rows are kept for retention unless inboxRetention is set`);
   }
   const checkers = new Map<string, TransactionChecker>();
   if (options.checkers !== undefined) {
@@ -110,9 +171,11 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
     maxChecks,
     checkers,
     retention,
+    inboxRetention,
+    clockTolerance,
     retentionCheckInterval: intOption(options.retentionCheckInterval, 'retentionCheckInterval', 3_600_000, 1_000, DAY),
     concurrency: intOption(options.concurrency, 'concurrency', 16, 1, 1_000),
-    maxReconsumeTimes: intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000),
+    maxReconsumeTimes,
     startListeners: boolOption(options.startListeners, 'startListeners', true),
     createTopics: boolOption(options.createTopics, 'createTopics', true),
     onLocalCommit: functionOption(options.onLocalCommit, 'onLocalCommit'),

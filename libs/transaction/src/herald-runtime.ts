@@ -1,12 +1,14 @@
 import { Broker, errorText, IllegalStateError, TransactionChecker, TransactionProducer, TransactionResolution, MessageView } from '@herald/broker';
 import type { ResolvedHeraldOptions } from './herald-module-options';
+import { LocalRetention } from './local-retention';
 import { NestBrokerLogger } from './nest-broker-logger';
 import type { ServiceStore } from './store/service-store';
 
 /**
  * Answers check-backs from the transaction log with the barrier of ServiceStore.claimForCheck:
  * exact whatever the timing, because the local transaction and the check-back
- * compete for the same primary key. Per-topic overrides come first.
+ * compete for the same primary key. A half older than the log horizon with no row is
+ * answered UNKNOWN, never ROLLBACK: its row may have existed. Per-topic overrides come first.
  */
 export class TransactionLogChecker {
   constructor(
@@ -18,9 +20,19 @@ export class TransactionLogChecker {
   async check(message: MessageView & { transactionId: string }): Promise<TransactionResolution> {
     const override = this.overrides.get(message.topic);
     if (override) return override(message);
-    const state = await this.store.claimForCheck(message.transactionId, message.topic, message.msgId);
+    // born at the producer (its clock), stored at the broker (the broker database's clock): the earlier of the two
+    const halfTime = new Date(Math.min(message.bornAt.getTime(), message.storedAt.getTime()));
+    const state = await this.store.claimForCheck(message.transactionId, message.topic, message.msgId, halfTime);
+    const fields = { transactionId: message.transactionId, topic: message.topic, msgId: message.msgId };
+    if (state === 'PAST_HORIZON') {
+      this.logger.log('error', 'check-back of a half older than the transaction-log horizon found no log row: answered UNKNOWN, so it is parked for an operator, not rolled back', {
+        ...fields,
+        bornAt: message.bornAt.toISOString(),
+      });
+      return 'UNKNOWN';
+    }
     const answer: TransactionResolution = state === null ? 'UNKNOWN' : state === 'COMMITTED' ? 'COMMIT' : 'ROLLBACK';
-    this.logger.log('info', 'check-back answered', { transactionId: message.transactionId, topic: message.topic, msgId: message.msgId, answer });
+    this.logger.log('info', 'check-back answered', { ...fields, answer });
     return answer;
   }
 }
@@ -33,10 +45,12 @@ export class TransactionLogChecker {
 export class HeraldRuntime {
   readonly logger = new NestBrokerLogger();
   readonly checker: TransactionLogChecker;
+  private readonly retention: LocalRetention;
   private connection: { broker: Broker; producer: TransactionProducer } | null = null;
 
   constructor(readonly options: ResolvedHeraldOptions, readonly store: ServiceStore) {
     this.checker = new TransactionLogChecker(store, options.checkers, this.logger);
+    this.retention = new LocalRetention(store, () => this.broker, { log: options.retention, inbox: options.inboxRetention }, this.logger);
   }
 
   get broker(): Broker {
@@ -51,6 +65,7 @@ export class HeraldRuntime {
   async connect(topics: string[]): Promise<void> {
     if (this.connection) return;
     await this.store.migrate();
+    await this.store.initHorizons(this.options.retention, this.options.inboxRetention);
     const broker = await Broker.connect({ logger: this.logger, ...this.options.broker });
     if (this.options.createTopics) {
       try {
@@ -81,15 +96,16 @@ export class HeraldRuntime {
     await connection.broker.close();
   }
 
-  /** Deletes expired log and inbox rows; never throws (retention is retried next time). */
+  /**
+   * Deletes expired log and inbox rows the broker can no longer ask about or deliver (see
+   * LocalRetention); never throws (retention is retried next time). Runs every
+   * `retentionCheckInterval`; tests and scripts may call it.
+   */
   async cleanUp(): Promise<void> {
     try {
-      let deleted: number;
-      do {
-        deleted = await this.store.deleteOlderThan(this.options.retention, 10_000);
-      } while (deleted >= 10_000);
+      await this.retention.runOnce();
     } catch (error) {
-      this.logger.log('warn', 'transaction log retention failed; will retry', { error: errorText(error) });
+      this.logger.log('warn', 'transaction log and inbox retention failed; nothing more deleted this pass, will retry', { error: errorText(error) });
     }
   }
 

@@ -6,6 +6,7 @@ import type { MessageListenerOptions } from './decorators/message-listener.decor
 import type { TransactionalMessageOptions } from './decorators/transactional-message.decorator';
 import { InvalidListenerError } from './errors/invalid-listener.error';
 import { HeraldMetadataAccessor } from './herald-metadata.accessor';
+import { inboxRetentionProblem } from './herald-module-options';
 import { HeraldRuntime } from './herald-runtime';
 import { TransactionalMessageSender } from './transactional-message.sender';
 
@@ -72,6 +73,7 @@ export class HeraldExplorer implements OnModuleInit {
         }
         if (listenerOptions) {
           validateListener(listenerOptions, label);
+          this.assertInboxOutlastsRetries(listenerOptions, label);
           topics.push(listenerOptions.topic);
           const owner = seenGroups.get(listenerOptions.group);
           if (owner !== undefined && owner !== label) {
@@ -89,6 +91,13 @@ export class HeraldExplorer implements OnModuleInit {
     if (!wrapper.isDependencyTreeStatic()) {
       throw new InvalidListenerError(label, 'it is on a request-scoped (or transient-dependent) provider; Herald calls it outside any request, so declare it on a singleton provider');
     }
+  }
+
+  /** The module options were checked with the module's maxReconsumeTimes; a listener's own may retry for longer. */
+  private assertInboxOutlastsRetries(options: MessageListenerOptions, label: string): void {
+    if (typeof options.maxReconsumeTimes !== 'number') return;
+    const problem = inboxRetentionProblem(this.runtime.options, options.maxReconsumeTimes);
+    if (problem !== null) throw new InvalidListenerError(label, `its maxReconsumeTimes ${options.maxReconsumeTimes} retries past the inbox retention: ${problem}; raise inboxRetention or lower maxReconsumeTimes`);
   }
 
   private wrapTransactionalMessage(instance: object, name: string, method: Method, options: TransactionalMessageOptions, label: string): void {

@@ -88,8 +88,17 @@ export class MessageListenerRegistrar implements OnApplicationBootstrap, BeforeA
       try {
         await this.cls.run({ ifNested: 'override' }, () =>
           this.txHost.withTransaction(async () => {
-            if (!(await store.claimInbox(this.txHost.tx, inboxGroup, view.msgId, view.topic))) {
+            const claim = await store.claimInbox(this.txHost.tx, inboxGroup, view.msgId, view.topic, view.storedAt);
+            if (claim === 'DUPLICATE') {
               logger.log('info', 'duplicate delivery skipped', fields);
+              return;
+            }
+            if (claim === 'REFUSED') {
+              // committed with its REFUSED inbox row and acknowledged: a retry would be a fresh copy, applied unchecked
+              logger.log('error', 'delivery past the inbox horizon refused, not applied: it may have been applied before its inbox row was deleted; release it to apply it', {
+                ...fields,
+                storedAt: view.storedAt.toISOString(),
+              });
               return;
             }
             await listener.method.call(listener.instance, decodeBody(view), toMessageContext(view));

@@ -138,7 +138,8 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     const { producer, store, logger } = this.runtime;
     for (const half of pending) {
       try {
-        const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId);
+        // stored by this process during the outer transaction: younger than any horizon
+        const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId, null);
         if (state === 'COMMITTED') {
           await this.runtime.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
           await producer.commit(half.transactionId);

@@ -1,3 +1,4 @@
+import { Broker } from '@herald/broker';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -113,17 +114,37 @@ describe('@MessageListener options and duties', () => {
     expect(await env.query('order', 'SELECT state FROM herald_local.transaction_log WHERE transaction_id = $1', [transactionId])).toEqual([{ state: 'ROLLED_BACK' }]);
   });
 
-  it('retention deletes old transaction-log and inbox rows', async () => {
-    // the shortest legal retention: longer than transactionTimeout + maxChecks × checkInterval
-    const herald = { retention: 1_500, retentionCheckInterval: 1_000, transactionTimeout: 100, maxChecks: 1, checkInterval: 100 };
+  it('retention deletes old transaction-log rows of resolved halves, and inbox rows once the broker no longer holds the message', async () => {
+    // the shortest legal retentions: the log outlasts the check-back window, the inbox the broker's retention and retries
+    const herald = {
+      retention: 1_500,
+      retentionCheckInterval: 1_000,
+      transactionTimeout: 100,
+      maxChecks: 1,
+      checkInterval: 100,
+      clockTolerance: 0,
+      maxReconsumeTimes: 2,
+      broker: { retention: 1, retentionCheckInterval: 10, runRetention: false },
+    };
     const orders = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService], herald })).get(OrderService);
     env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers], herald }));
     const id = randomUUID();
     await orders.create(id, 'clock');
     const [sent] = await (await env.admin()).admin.queryMessagesByKey('orders', id);
     await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 1);
+    // the half is resolved: its log row goes once old enough
     await waitFor(async () => (await env.query('order', 'SELECT 1 FROM herald_local.transaction_log WHERE msg_id = $1', [sent.msgId])).length === 0);
-    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 0);
+    // the inbox row is as old, but the broker still holds the message (a rewind could deliver it again): it stays
+    await waitFor(async () => (await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE msg_id = $1 AND applied_at < clock_timestamp() - interval '2 seconds'", [sent.msgId])).length === 1, { what: 'an inbox row past its retention' });
+    // the broker's own retention removes the message; then the inbox row may go
+    const expirer = await Broker.connect({ connectionString: env.urls.broker, retention: 1, runScheduler: false, runRetention: false });
+    try {
+      await expirer.retention.runOnce();
+    } finally {
+      await expirer.close();
+    }
+    expect(await (await env.admin()).admin.storedMessageIds([sent.msgId])).toEqual([]);
+    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 0, { what: 'the inbox row deleted' });
     // the business rows stay
     expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toHaveLength(1);
   });

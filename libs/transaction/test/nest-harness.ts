@@ -16,7 +16,8 @@ export interface ServiceSpec {
   brokerUrl: string;
   entities: Function[];
   providers: Provider[];
-  herald?: Partial<HeraldModuleOptions>;
+  /** Herald options on top of the harness's; `broker` is merged into the broker options, not swapped for them. */
+  herald?: Omit<Partial<HeraldModuleOptions>, 'broker'> & { broker?: Partial<BrokerOptions> };
   imports?: ModuleMetadata['imports'];
 }
 
@@ -27,10 +28,10 @@ export async function startService(spec: ServiceSpec): Promise<TestingModule> {
       TypeOrmModule.forRoot({ type: 'postgres', url: spec.dbUrl, entities: spec.entities, synchronize: true }),
       TypeOrmModule.forFeature(spec.entities),
       HeraldModule.forRoot({
-        broker: { connectionString: spec.brokerUrl, ...FAST_BROKER, ...spec.herald?.broker },
         producerGroup: spec.name,
         transactionTimeout: 1_000,
         ...spec.herald,
+        broker: { connectionString: spec.brokerUrl, ...FAST_BROKER, ...spec.herald?.broker },
       }),
       ...(spec.imports ?? []),
     ],
@@ -52,6 +53,8 @@ export async function startService(spec: ServiceSpec): Promise<TestingModule> {
 export function useServiceDatabases(...names: string[]): {
   urls: Record<string, string>;
   track: (app: TestingModule) => TestingModule;
+  /** Closes a tracked app now (it is not closed again after the test). */
+  close: (app: TestingModule) => Promise<void>;
   admin: () => Promise<Broker>;
   query: <T>(service: string, sql: string, params?: unknown[]) => Promise<T[]>;
 } {
@@ -78,6 +81,11 @@ export function useServiceDatabases(...names: string[]): {
     track: (app) => {
       apps.push(app);
       return app;
+    },
+    close: async (app) => {
+      const index = apps.indexOf(app);
+      if (index >= 0) apps.splice(index, 1);
+      await app.close();
     },
     /** A broker connection for assertions (no scheduler or retention of its own). */
     admin: async () => {
