@@ -13,6 +13,7 @@ import { TransactionProducer, TransactionProducerOptions } from './producer/tran
 import { DueMessageMover } from './scheduler/due-message-mover';
 import { RetentionCleaner } from './scheduler/retention-cleaner';
 import { migrate } from './store/migrator';
+import { checkServerSettings } from './store/server-settings';
 import { messageBytes } from './message-validation';
 import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
 import { TopicRoutes } from './topic-routes';
@@ -106,6 +107,7 @@ export class Broker {
     const migration = new Pool({ ...connectionConfig(resolved, 'migrate'), max: 1 });
     try {
       await migrate(migration, resolved.schema);
+      await checkServerSettings(migration, resolved.logger);
       await listener.start();
     } catch (error) {
       await listener.close();
