@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { errorText } from '@herald/broker';
+import { errorText, HeraldError } from '@herald/broker';
 import { HeraldRuntime } from './herald-runtime';
 import { MessageListenerRegistrar } from './message-listener.registrar';
+
+class HealthTimeout extends Error {}
 
 export interface HeraldHealthOptions {
   /** Down when a listener group's lag (messages not yet consumed) exceeds this. Default: lag never makes it down. */
@@ -33,7 +35,7 @@ export class HeraldHealthIndicator {
       const report = await Promise.race([
         this.report(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
+          timer = setTimeout(() => reject(new HealthTimeout()), timeout);
         }),
       ]);
       const laggards = Object.entries(report.lag).filter(([, lag]) => lag > maxLag).map(([group]) => group);
@@ -41,7 +43,10 @@ export class HeraldHealthIndicator {
       if (report.parkedHalves > maxParkedHalves) return indicator.down({ ...report, reason: `${report.parkedHalves} parked half message(s) need an operator` });
       return indicator.up(report);
     } catch (error) {
-      return indicator.down({ reason: `broker unreachable: ${errorText(error)}` });
+      // The driver's text names hosts, ports and roles: it goes to the log, /health gets a code.
+      this.runtime.logger.log('warn', 'health check: broker unreachable', { error: errorText(error) });
+      const timedOut = error instanceof HealthTimeout;
+      return indicator.down({ reason: timedOut ? `no answer within ${timeout} ms` : 'broker unreachable', code: error instanceof HeraldError ? error.code : timedOut ? 'TIMEOUT' : 'UNKNOWN' });
     } finally {
       clearTimeout(timer);
     }
