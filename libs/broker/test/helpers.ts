@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { Broker, BrokerOptions, ConsoleLogger } from '@herald/broker';
+import { Broker, BrokerLogger, BrokerOptions, ConsoleLogger, LogFields, LogLevel } from '@herald/broker';
 
 /** Delay levels compressed ~100x (level 3, the first retry, is 100 ms). */
 export const FAST_DELAY_LEVELS = [10, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600];
@@ -47,5 +47,13 @@ export async function queryStore<T>(db: { readonly url: string }, sql: string, p
     return (await client.query(sql, params)).rows as T[];
   } finally {
     await client.end();
+  }
+}
+
+/** Keeps every log line, for tests that assert what the broker said. */
+export class RecordingLogger implements BrokerLogger {
+  readonly lines: { level: LogLevel; message: string; fields?: LogFields }[] = [];
+  log(level: LogLevel, message: string, fields?: LogFields): void {
+    this.lines.push({ level, message, fields });
   }
 }

@@ -1,17 +1,10 @@
 import { Client } from 'pg';
-import { BrokerLogger, LogFields, LogLevel } from '@herald/broker';
 import { useTestDatabase } from '../../../test/support/test-database';
-import { useBrokers } from './helpers';
+import { RecordingLogger, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
 
-class RecordingLogger implements BrokerLogger {
-  readonly lines: { level: LogLevel; message: string; fields?: LogFields }[] = [];
-  log(level: LogLevel, message: string, fields?: LogFields): void {
-    this.lines.push({ level, message, fields });
-  }
-}
 
 describe('durability settings at connect', () => {
   it('warns, naming the setting, when the broker database runs with synchronous_commit = off', async () => {

@@ -1,8 +1,8 @@
-import { BrokerLogger, LogFields, LogLevel, MessageView } from '@herald/broker';
+import { MessageView } from '@herald/broker';
 import { ChildScript } from '../../../test/support/child-process';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { RecordingLogger, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
@@ -11,12 +11,6 @@ afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.kill()));
 });
 
-class RecordingLogger implements BrokerLogger {
-  readonly lines: { level: LogLevel; message: string; fields?: LogFields }[] = [];
-  log(level: LogLevel, message: string, fields?: LogFields): void {
-    this.lines.push({ level, message, fields });
-  }
-}
 
 const never = new Promise<void>(() => undefined);
 
