@@ -5,12 +5,14 @@
  *   npm run bench                      full run: N = 20 000, 3 repetitions, live at 1 000, 5 000 and 10 000 msg/s
  *   npm run bench -- --quick           smoke run: N = 2 000, 1 repetition, live at 1 000 msg/s for 1 s
  *   npm run bench -- --only herald     one system (comma-separate several)
+ *   npm run bench -- --only herald --scenarios long-snapshot   chosen scenarios (comma-separate several)
  *   npm run bench -- --reps 5 --n 50000 --out /tmp/results
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { databaseUrl, openDevPostgres, recreateDatabase } from '@herald/embedded-pg';
+import { LongSnapshotResult, LongSnapshotSizes, longSnapshot } from './long-snapshot';
 import { batchSends, decoratedSends, drain, live, LiveResult, ScenarioSizes, singleSends, transactionalSends } from './scenarios';
 import { formatNumber, formatSummary, Summary, summarize } from './stats';
 import { GraphileWorkerSystem } from './systems/graphile-worker';
@@ -23,6 +25,8 @@ const SYSTEMS: Record<string, { database: string; open: (url: string) => Promise
   'pg-boss': { database: 'bench_pgboss', open: (url) => PgBossSystem.open(url) },
   'graphile-worker': { database: 'bench_graphile', open: (url) => GraphileWorkerSystem.open(url) },
 };
+
+const SCENARIOS = ['single', 'batch', 'transactional', 'decorated', 'drain', 'live', 'long-snapshot'];
 
 interface Metric {
   key: string;
@@ -43,26 +47,36 @@ async function main(): Promise<void> {
       reps: { type: 'string' },
       n: { type: 'string' },
       out: { type: 'string' },
+      scenarios: { type: 'string' },
+      'snapshot-ms': { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
   const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SYSTEMS);
   const unknown = names.filter((name) => !SYSTEMS[name]);
   if (unknown.length > 0) throw new Error(`--only: unknown system(s) ${unknown.join(', ')}; choose from ${Object.keys(SYSTEMS).join(', ')}`);
+  const chosen = new Set(values.scenarios ? values.scenarios.split(',').map((s) => s.trim()) : SCENARIOS);
+  const unknownScenarios = [...chosen].filter((name) => !SCENARIOS.includes(name));
+  if (unknownScenarios.length > 0) throw new Error(`--scenarios: unknown scenario(s) ${unknownScenarios.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
   const reps = Number(values.reps ?? (quick ? 1 : 3));
   const sizes: ScenarioSizes = {
     n: Number(values.n ?? (quick ? 2_000 : 20_000)),
     liveRates: quick ? [1_000] : [1_000, 5_000, 10_000],
     liveMs: quick ? 1_000 : 5_000,
   };
+  const snapshotMs = Number(values['snapshot-ms'] ?? (quick ? 2_000 : 20_000));
+  // ten slices in a quick run, one-second slices otherwise
+  const snapshotSizes: LongSnapshotSizes = { windowMs: snapshotMs, sliceMs: quick ? Math.max(1, Math.round(snapshotMs / 10)) : 1_000 };
   if (!Number.isInteger(reps) || reps < 1 || !Number.isInteger(sizes.n) || sizes.n < 1) throw new Error('--reps and --n must be positive integers');
+  if (!Number.isInteger(snapshotMs) || snapshotMs < 1) throw new Error('--snapshot-ms must be a positive integer');
   const outDir = resolve(values.out ?? join(__dirname, 'results'));
 
   const postgres = await openDevPostgres();
   const server = postgres.server ? `embedded PostgreSQL on 127.0.0.1:${postgres.server.port}` : 'DATABASE_URL';
-  console.log(`Herald benchmark: ${server}, N=${sizes.n}, ${reps} repetition(s), live ${sizes.liveRates.join(' and ')} msg/s for ${sizes.liveMs} ms`);
+  console.log(`Herald benchmark: ${server}, N=${sizes.n}, ${reps} repetition(s), live ${sizes.liveRates.join(' and ')} msg/s for ${sizes.liveMs} ms, long snapshot ${snapshotMs} ms, scenarios ${[...chosen].join(',')}`);
   const systems: QueueSystem[] = [];
   const results = new Map<string, Map<string, number[]>>();
+  const longSnapshots: LongSnapshotResult[] = [];
   const record = (system: string, metric: string, value: number): void => {
     if (!results.has(system)) results.set(system, new Map());
     const byMetric = results.get(system)!;
@@ -79,6 +93,12 @@ async function main(): Promise<void> {
       { key: `live${rate}.p99`, label: `live ${rate}/s: p99 (ms)`, higherIsBetter: false },
       { key: `live${rate}.max`, label: `live ${rate}/s: max (ms)`, higherIsBetter: false },
     ]),
+    { key: 'snapshot.base', label: `long snapshot: single sends for ${snapshotMs / 1000} s, no snapshot (msg/s)`, higherIsBetter: true },
+    { key: 'snapshot.held', label: 'long snapshot: the same, RR snapshot held (msg/s)', higherIsBetter: true },
+    { key: 'snapshot.ratio', label: 'long snapshot: held / no snapshot', higherIsBetter: true },
+    { key: 'snapshot.lastSlice', label: `long snapshot: held, last ${snapshotSizes.sliceMs / 1000} s (msg/s)`, higherIsBetter: true },
+    { key: 'snapshot.deadTuples', label: 'long snapshot: dead tuples in queues at the end', higherIsBetter: false },
+    { key: 'snapshot.xminAge', label: 'long snapshot: age(backend_xmin) of the holder', higherIsBetter: false },
   ];
   try {
     for (const name of names) {
@@ -110,13 +130,13 @@ async function main(): Promise<void> {
           ['decorated', 'decorated (Nest)', () => decoratedSends(system, tag('decorated'), sizes)],
           ['drain', 'drain', () => drain(system, tag('drain'), sizes)],
         ];
-        for (const [key, what, scenario] of throughput) {
+        for (const [key, what, scenario] of throughput.filter(([key]) => chosen.has(key))) {
           const rate = await measure(what, scenario);
           if (rate === null) continue;
           record(system.name, key, rate);
           log(what, `${formatNumber(rate)} msg/s`);
         }
-        for (const rate of sizes.liveRates) {
+        for (const rate of chosen.has('live') ? sizes.liveRates : []) {
           // Offering 10 000/s to a system that sends ~1 000/s one by one only measures its backlog for minutes.
           const sendRate = summaryOf(results, system.name, 'single')?.median ?? 0;
           if (rate > 5_000 && sendRate < rate / 2) {
@@ -130,6 +150,22 @@ async function main(): Promise<void> {
           record(system.name, `live${rate}.max`, result.max);
           log(`live ${rate}/s`, `p50 ${formatNumber(result.p50)} ms, p99 ${formatNumber(result.p99)} ms, max ${formatNumber(result.max)} ms (sent at ${formatNumber(result.achieved)}/s)`);
         }
+        // Last: it leaves the broker's tables bloated until its closing VACUUM.
+        const snapshot = chosen.has('long-snapshot') ? await measure('long snapshot', () => longSnapshot(system, tag('snapshot'), snapshotSizes)) : null;
+        if (snapshot) {
+          longSnapshots.push(snapshot);
+          const dead = snapshot.held.queues.exactDeadTuples ?? snapshot.held.queues.deadTuples;
+          record(system.name, 'snapshot.base', snapshot.baseline.rate);
+          record(system.name, 'snapshot.held', snapshot.held.rate);
+          record(system.name, 'snapshot.ratio', snapshot.ratio);
+          record(system.name, 'snapshot.lastSlice', snapshot.held.slices[snapshot.held.slices.length - 1]);
+          record(system.name, 'snapshot.deadTuples', dead);
+          record(system.name, 'snapshot.xminAge', snapshot.holderXminAge);
+          const slices = (run: { slices: number[] }): string => run.slices.map((r) => formatNumber(r)).join(' ');
+          log('long snapshot', `${formatNumber(snapshot.baseline.rate)} -> ${formatNumber(snapshot.held.rate)} msg/s (x${snapshot.ratio.toFixed(2)}), dead tuples ${dead}, holder xmin age ${snapshot.holderXminAge}`);
+          log('  per slice, none', slices(snapshot.baseline));
+          log('  per slice, held', slices(snapshot.held));
+        }
       }
     }
   } finally {
@@ -141,7 +177,8 @@ async function main(): Promise<void> {
   const systemNames = systems.map((s) => s.name);
   const peers = systemNames.filter((s) => s !== 'Herald');
   const header = ['scenario', ...systemNames, ...(systemNames.includes('Herald') ? peers.map((p) => `Herald vs ${p}`) : [])];
-  const rows = metrics.map((metric) => {
+  const shown = metrics.filter((metric) => systemNames.some((s) => summary(s, metric.key)));
+  const rows = shown.map((metric) => {
     const cells = systemNames.map((s) => formatSummary(summary(s, metric.key)));
     const herald = summary('Herald', metric.key);
     const ratios = systemNames.includes('Herald')
@@ -168,9 +205,13 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     server,
     sizes,
+    snapshotSizes,
+    scenarios: [...chosen],
     reps,
     settings: Object.fromEntries(systems.map((s) => [s.name, s.settings])),
     results: Object.fromEntries(systemNames.map((s) => [s, Object.fromEntries(metrics.map((m) => [m.key, summary(s, m.key)]))])),
+    // Herald's long-snapshot runs in full: throughput per slice and the queue table's state, per repetition.
+    longSnapshot: longSnapshots,
   };
   const file = join(outDir, `${quick ? 'quick' : 'full'}-${report.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

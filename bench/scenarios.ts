@@ -12,26 +12,35 @@ export interface ScenarioSizes {
 
 const message = (seq: number): BenchMessage => ({ sentAt: performance.now(), seq });
 
-/** Resolves once `count` messages were handled, or rejects after `timeoutMs`. */
-function counter(count: number, timeoutMs: number): { hit: (m: BenchMessage) => void; done: Promise<void>; seen: () => number } {
-  let seen = 0;
+/**
+ * Resolves once `count` distinct messages (by seq) were handled, or rejects after
+ * `timeoutMs`: a system that delivers some twice must still deliver every one.
+ */
+function counter(count: number, timeoutMs: number): { hit: (m: BenchMessage) => void; done: Promise<void>; seen: () => number; duplicates: () => number } {
+  const seen = new Set<number>();
+  let duplicates = 0;
   let resolve: () => void = () => undefined;
   let reject: (error: Error) => void = () => undefined;
   const done = new Promise<void>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  const timer = setTimeout(() => reject(new Error(`only ${seen} of ${count} messages handled within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(() => reject(new Error(`only ${seen.size} of ${count} distinct messages handled within ${timeoutMs} ms (${duplicates} duplicates)`)), timeoutMs);
   return {
-    hit: () => {
-      seen += 1;
-      if (seen === count) {
+    hit: (m) => {
+      if (seen.has(m.seq)) {
+        duplicates += 1;
+        return;
+      }
+      seen.add(m.seq);
+      if (seen.size === count) {
         clearTimeout(timer);
         resolve();
       }
     },
     done,
-    seen: () => seen,
+    seen: () => seen.size,
+    duplicates: () => duplicates,
   };
 }
 

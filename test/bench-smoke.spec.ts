@@ -19,6 +19,9 @@ describe('benchmark suite (smoke)', () => {
         ...Object.keys(report.results).flatMap((system) => ['single', 'batch', 'drain', 'live1000.p99'].map((metric): [string, string] => [system, metric])),
         ['Herald', 'transactional'],
         ['Herald', 'decorated'],
+        // the long-snapshot scenario: both windows sent, and the holder's snapshot was seen
+        ['Herald', 'snapshot.held'],
+        ['Herald', 'snapshot.xminAge'],
       ];
       // every missing metric, by system and name, with the run's own "failed:" lines saying why
       const missing = expected

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Broker, ConsoleLogger, Producer, PushConsumer, TransactionProducer } from '@herald/broker';
 import { DECORATED_TOPIC, openDecoratedPath } from './herald-nest';
-import { BenchMessage, encode, QueueSystem } from './system';
+import { BenchMessage, BrokerDatabase, encode, QueueSystem } from './system';
 
 /** Herald: group-committed sends, one push consumer (32 handlers, 256-message pulls). */
 export class HeraldSystem implements QueueSystem {
@@ -13,6 +13,7 @@ export class HeraldSystem implements QueueSystem {
   private readonly tx: TransactionProducer;
 
   private constructor(
+    readonly brokerDatabase: BrokerDatabase,
     private readonly broker: Broker,
     /** The "service's own database" of the transactional scenario: a separate database. */
     private readonly local: Pool,
@@ -26,7 +27,7 @@ export class HeraldSystem implements QueueSystem {
     const local = new Pool({ connectionString: localUrl, max: 32 });
     local.on('error', () => undefined);
     await local.query('CREATE TABLE IF NOT EXISTS orders (transaction_id text PRIMARY KEY, seq int NOT NULL)');
-    return new HeraldSystem(broker, local, await openDecoratedPath(url, localUrl));
+    return new HeraldSystem({ url, schema: broker.options.schema }, broker, local, await openDecoratedPath(url, localUrl));
   }
 
   /** sendHalf, then a local transaction that records the order, then commit. */

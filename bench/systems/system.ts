@@ -5,6 +5,13 @@ export interface BenchMessage {
   seq: number;
 }
 
+/** Where a system keeps its tables, for scenarios that probe PostgreSQL directly (Herald's long-snapshot scenario). */
+export interface BrokerDatabase {
+  url: string;
+  /** Schema of the broker's tables. */
+  schema: string;
+}
+
 export interface QueueSystem {
   readonly name: string;
   /** The settings used, printed with the results. */
@@ -23,6 +30,8 @@ export interface QueueSystem {
   sendTransactional?(message: BenchMessage): Promise<void>;
   /** The same through the system's framework integration (Herald: a Nest @TransactionalMessage method). */
   sendDecorated?(message: BenchMessage): Promise<void>;
+  /** The broker's database, for scenarios that open sessions of their own on it. */
+  readonly brokerDatabase?: BrokerDatabase;
   /** Removes what the run left behind, so runs do not slow each other down. */
   cleanUp(): Promise<void>;
   close(): Promise<void>;
