@@ -8,6 +8,7 @@ import { SimpleConsumer, SimpleConsumerOptions } from './consumer/simple-consume
 import { IllegalStateError } from './errors/illegal-state.error';
 import { toHeraldError } from './errors/store-errors';
 import { errorText } from './logger';
+import { FlushQueueSelector } from './producer/flush-queue-selector';
 import { Producer, ProducerOptions } from './producer/producer';
 import { TransactionProducer, TransactionProducerOptions } from './producer/transaction-producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
@@ -55,6 +56,7 @@ export class Broker {
     const appendConnection = new PipelinedConnection(connectionConfig(options, 'producer'), options.logger);
     this.appendConnection = appendConnection;
     const prefix = `herald_${options.schema}`;
+    const queueSelector = new FlushQueueSelector();
     const limits: GroupCommitLimits<QueuedMessage> = {
       maxItems: options.maxBatchSize,
       maxBytes: options.maxFlushBytes,
@@ -71,7 +73,14 @@ export class Broker {
       listener,
       routes,
       sendLimits: limits,
-      appender: new GroupCommit<QueuedMessage, AppendResult>((batch) => appendMessages(appendConnection, batch), limits, options.appendPipelineDepth),
+      appender: new GroupCommit<QueuedMessage, AppendResult>(
+        (batch) => {
+          queueSelector.assign(batch);
+          return appendMessages(appendConnection, batch);
+        },
+        limits,
+        options.appendPipelineDepth,
+      ),
       scheduler: new GroupCommit<QueuedMessage, void>(async (batch) => {
         await scheduleMessages(producerPool, batch);
         return batch.map(() => undefined);

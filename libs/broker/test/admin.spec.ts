@@ -13,7 +13,7 @@ describe('admin', () => {
     const group = uniqueName('watchers');
     await broker.admin.createTopic(topic, { queues: 2 });
     const producer = broker.producer({ group: 'p' });
-    await producer.sendBatch(Array.from({ length: 6 }, (_, i) => ({ topic, body: `m${i}` })));
+    for (let i = 0; i < 6; i += 1) await producer.send({ topic, body: `m${i}` });
     const queues = (await broker.admin.listTopics()).find((t) => t.name === topic)?.queues;
     expect(queues).toEqual([
       { queueId: 0, minOffset: 0, maxOffset: 3 },

@@ -60,7 +60,8 @@ describe('offsets, keys and dead letters', () => {
     const group = uniqueName('rewinders');
     await broker.admin.createTopic(topic, { queues: 2 });
     const producer = broker.producer({ group: 'p' });
-    await producer.sendBatch(Array.from({ length: 4 }, (_, i) => ({ topic, body: `early-${i}` })));
+    // a batch goes to one queue (as in RocketMQ), the next batch to the next queue: two per queue
+    for (const pair of [0, 2]) await producer.sendBatch(Array.from({ length: 2 }, (_, i) => ({ topic, body: `early-${pair + i}` })));
     const early = await broker.admin.listTopics();
     const got: string[] = [];
     const consumer = broker.pushConsumer({
@@ -78,7 +79,7 @@ describe('offsets, keys and dead letters', () => {
       return probe.length === 0 ? new Date() : null;
     });
     await waitFor(async () => Date.now() > mark.getTime() + 5, { what: 'clock moved on' });
-    await producer.sendBatch(Array.from({ length: 4 }, (_, i) => ({ topic, body: `late-${i}`, keys: ['late'] })));
+    for (const pair of [0, 2]) await producer.sendBatch(Array.from({ length: 2 }, (_, i) => ({ topic, body: `late-${pair + i}`, keys: ['late'] })));
     await waitFor(() => got.length === 8, { what: 'late messages consumed' });
     expect(early.find((t) => t.name === topic)?.queues.map((q) => q.maxOffset)).toEqual([2, 2]);
 

@@ -71,17 +71,24 @@ describe('producer', () => {
     expect(await storedCount(topic)).toBe(10);
   });
 
-  it('a message group always maps to the same queue; messages without one spread evenly', async () => {
+  it('a message group always maps to the same queue; messages without one spread evenly, one queue per flush', async () => {
     const broker = await openBroker();
     const topic = uniqueName('groups');
     await broker.admin.createTopic(topic, { queues: 8 });
     const producer = broker.producer({ group: 'p' });
     const grouped = await Promise.all(Array.from({ length: 20 }, () => producer.send({ topic, body: 'x', messageGroup: 'order-42' })));
     expect(new Set(grouped.map((r) => r.queueId)).size).toBe(1);
-    const spread = await Promise.all(Array.from({ length: 80 }, () => producer.send({ topic, body: 'x' })));
+    const spread = [];
+    for (let i = 0; i < 80; i += 1) spread.push(await producer.send({ topic, body: 'x' }));
     const perQueue = new Map<number, number>();
     for (const r of spread) perQueue.set(r.queueId, (perQueue.get(r.queueId) ?? 0) + 1);
     expect([...perQueue.values()]).toEqual(Array(8).fill(10));
+    // a flush bumps one queue counter per topic (fewer row versions for a long snapshot to keep):
+    // a batch lands on one queue, as in RocketMQ, and so does a burst that shares a flush
+    const batch = await producer.sendBatch(Array.from({ length: 50 }, () => ({ topic, body: 'y' })));
+    expect(new Set(batch.map((r) => r.queueId)).size).toBe(1);
+    const offsets = batch.map((r) => r.queueOffset);
+    expect(offsets).toEqual(Array.from({ length: 50 }, (_, i) => offsets[0] + i));
   });
 
   it('sendOneway stores the message without waiting', async () => {

@@ -11,6 +11,7 @@ import { messageBytes, OutgoingMessage, toOutgoingMessage } from '../message-val
 import type { QueuedMessage } from '../store/statements';
 import { isValidGroupName } from '../topic-name';
 import { fnv1a } from '../util/hash';
+import { ANY_QUEUE } from './flush-queue-selector';
 
 export interface ProducerOptions {
   /** Producer group: the producers of one service. Required. */
@@ -67,7 +68,7 @@ export class Producer {
   sendOneway(message: Message): void {
     this.ctx.assertOpen('send');
     const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
-    (outgoing.delayMs > 0 ? this.ctx.scheduler : this.ctx.appender).admit([{ ...outgoing, queueId: 0 }]);
+    (outgoing.delayMs > 0 ? this.ctx.scheduler : this.ctx.appender).admit([{ ...outgoing, queueId: ANY_QUEUE }]);
     this.append(outgoing.topic, [outgoing]).catch((error: unknown) => {
       this.ctx.options.logger.log('error', 'oneway send failed', {
         group: this.group,
@@ -81,8 +82,13 @@ export class Producer {
   private async append(topic: string, outgoing: OutgoingMessage[]): Promise<SendReceipt[]> {
     try {
       const queues = await this.ctx.routes.queueCount(topic);
-      const queued: QueuedMessage[] = outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) }));
-      if (queued.some((m) => m.delayMs > 0)) return await this.schedule(topic, queued);
+      if (outgoing.some((m) => m.delayMs > 0)) {
+        return await this.schedule(topic, outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) })));
+      }
+      // without a messageGroup, the group-commit flush picks the queue (one per topic per flush)
+      const queued: QueuedMessage[] = outgoing.map((m) =>
+        m.messageGroup !== null ? { ...m, queueId: fnv1a(m.messageGroup) % queues } : { ...m, queueId: ANY_QUEUE, queueCount: queues },
+      );
       const results = await this.ctx.appender.submit(queued);
       return results.map((r, i) => ({ msgId: queued[i].msgId, topic, queueId: r.queueId, queueOffset: r.queueOffset }));
     } catch (error) {

@@ -15,7 +15,10 @@ export interface ConfigQueryable {
 }
 
 export interface QueuedMessage extends OutgoingMessage {
+  /** The message's queue, or ANY_QUEUE (-1): the flush picks one (see FlushQueueSelector). */
   queueId: number;
+  /** With ANY_QUEUE: the topic's queue count. */
+  queueCount?: number;
 }
 
 export interface AppendResult {
