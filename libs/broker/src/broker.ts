@@ -15,7 +15,6 @@ import { DueMessageMover } from './scheduler/due-message-mover';
 import { RetentionCleaner } from './scheduler/retention-cleaner';
 import { migrate } from './store/migrator';
 import { checkServerSettings } from './store/server-settings';
-import { messageBytes } from './message-validation';
 import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
 import { TopicRoutes } from './topic-routes';
 import { ConnectionRole, connectionConfig } from './util/connection-config';
@@ -62,7 +61,7 @@ export class Broker {
       maxBytes: options.maxFlushBytes,
       maxPendingItems: options.maxPendingSends,
       maxPendingBytes: options.maxPendingBytes,
-      sizeOf: messageBytes,
+      sizeOf: (m) => m.bytes,
       lanesOf: (m) => [`${m.topic}\u0000${m.queueId}`],
     };
     this.ctx = {

@@ -31,6 +31,12 @@ export interface OutgoingMessage {
   originTopic: string | null;
   /** Milliseconds until delivery; 0 for an immediate message. */
   delayMs: number;
+  /** Bytes it takes in a flush (see messageBytes), computed once. */
+  bytes: number;
+  /** Its queue, set by the producer; -1 (ANY_QUEUE): the flush picks one. */
+  queueId: number;
+  /** With ANY_QUEUE: the topic's queue count. */
+  queueCount: number;
 }
 
 export interface DelayRules {
@@ -124,18 +130,25 @@ export function toOutgoingMessage(message: Message, maxMessageSize: number, dela
       : checkShortString(message.messageGroup, 'messageGroup', MESSAGE_LIMITS.messageGroupLength, topic);
   const now = Date.now();
   const delayMs = delays ? checkDelay(message, delays, topic, now) : 0;
+  const tag = checkTag(message.tag, topic);
+  const keys = checkKeys(message.keys, topic);
+  const properties = checkProperties(message.properties, topic);
+  // every field set here, in one order: one object shape on the hot path
   return {
     topic,
     msgId: newMsgId(now),
     body,
-    tag: checkTag(message.tag, topic),
-    keys: checkKeys(message.keys, topic),
+    tag,
+    keys,
     messageGroup,
-    properties: checkProperties(message.properties, topic),
+    properties,
     bornAt: new Date(now),
     reconsumeTimes: 0,
     originTopic: null,
     delayMs,
+    bytes: messageBytes({ body, tag, keys, messageGroup, properties }),
+    queueId: -1,
+    queueCount: 0,
   };
 }
 
@@ -145,7 +158,7 @@ export function toOutgoingMessage(message: Message, maxMessageSize: number, dela
  */
 export function messageBytes(message: Pick<OutgoingMessage, 'body' | 'tag' | 'keys' | 'messageGroup' | 'properties'>): number {
   let chars = (message.tag?.length ?? 0) + (message.messageGroup?.length ?? 0);
-  if (message.keys) for (const key of message.keys) chars += key.length;
-  if (message.properties) for (const name in message.properties) chars += name.length + message.properties[name].length;
+  if (message.keys !== null) for (const key of message.keys) chars += key.length;
+  if (message.properties !== null) for (const [name, value] of Object.entries(message.properties)) chars += name.length + value.length;
   return message.body.length + 3 * chars;
 }

@@ -1,3 +1,4 @@
+import { messageBytes } from '../message-validation';
 import type { BrokerContext } from '../broker-context';
 import type { MessageRow } from '../store/rows';
 import type { QueuedMessage } from '../store/statements';
@@ -43,15 +44,6 @@ export class RetrySender {
  * (`%RETRY%`, `%DLQ%`): same msgId, body and born time, original topic kept.
  */
 export function storedCopy(row: MessageRow): Omit<QueuedMessage, 'topic' | 'reconsumeTimes' | 'delayMs'> {
-  return {
-    msgId: row.msg_id,
-    body: row.body ?? Buffer.alloc(0),
-    tag: row.tag,
-    keys: row.keys,
-    messageGroup: row.message_group,
-    properties: row.properties,
-    bornAt: row.born_at,
-    originTopic: row.origin_topic ?? row.topic,
-    queueId: 0,
-  };
+  const copy = { body: row.body ?? Buffer.alloc(0), tag: row.tag, keys: row.keys, messageGroup: row.message_group, properties: row.properties };
+  return { ...copy, msgId: row.msg_id, bornAt: row.born_at, originTopic: row.origin_topic ?? row.topic, bytes: messageBytes(copy), queueId: 0, queueCount: 1 };
 }

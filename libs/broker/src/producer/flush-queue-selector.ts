@@ -15,17 +15,24 @@ export class FlushQueueSelector {
 
   /** Assigns the flush's queue to every ANY_QUEUE message of `batch`, in place. */
   assign(batch: readonly QueuedMessage[]): void {
-    const chosen = new Map<string, number>();
+    let chosen: Map<string, number> | null = null;
+    // a flush is mostly one topic: remember the last choice before looking it up
+    let lastTopic: string | null = null;
+    let lastQueue = 0;
     for (const message of batch) {
       if (message.queueId !== ANY_QUEUE) continue;
-      let queueId = chosen.get(message.topic);
-      if (queueId === undefined) {
-        const count = message.queueCount ?? 1;
-        queueId = ((this.next.get(message.topic) ?? -1) + 1) % count;
-        this.next.set(message.topic, queueId);
-        chosen.set(message.topic, queueId);
+      if (message.topic !== lastTopic) {
+        chosen ??= new Map();
+        let queueId = chosen.get(message.topic);
+        if (queueId === undefined) {
+          queueId = ((this.next.get(message.topic) ?? -1) + 1) % Math.max(1, message.queueCount);
+          this.next.set(message.topic, queueId);
+          chosen.set(message.topic, queueId);
+        }
+        lastTopic = message.topic;
+        lastQueue = queueId;
       }
-      message.queueId = queueId;
+      message.queueId = lastQueue;
     }
   }
 }

@@ -7,7 +7,7 @@ import { toHeraldError } from '../errors/store-errors';
 import { TopicNotFoundError } from '../errors/topic-not-found.error';
 import { errorText } from '../logger';
 import type { Message, SendReceipt } from '../message';
-import { messageBytes, OutgoingMessage, toOutgoingMessage } from '../message-validation';
+import { OutgoingMessage, toOutgoingMessage } from '../message-validation';
 import type { QueuedMessage } from '../store/statements';
 import { isValidGroupName } from '../topic-name';
 import { fnv1a } from '../util/hash';
@@ -55,7 +55,7 @@ export class Producer {
       throw new InvalidMessageError('topic', 'all messages of a batch must have the same topic', topic);
     }
     if (outgoing.length > 1) {
-      const size = outgoing.reduce((n, m) => n + messageBytes(m), 0);
+      const size = outgoing.reduce((n, m) => n + m.bytes, 0);
       if (size > this.ctx.options.maxBatchBytes) throw new BatchTooLargeError(topic, size, this.ctx.options.maxBatchBytes);
     }
     return this.append(topic, outgoing);
@@ -68,7 +68,7 @@ export class Producer {
   sendOneway(message: Message): void {
     this.ctx.assertOpen('send');
     const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
-    (outgoing.delayMs > 0 ? this.ctx.scheduler : this.ctx.appender).admit([{ ...outgoing, queueId: ANY_QUEUE }]);
+    (outgoing.delayMs > 0 ? this.ctx.scheduler : this.ctx.appender).admit([outgoing]);
     this.append(outgoing.topic, [outgoing]).catch((error: unknown) => {
       this.ctx.options.logger.log('error', 'oneway send failed', {
         group: this.group,
@@ -82,15 +82,18 @@ export class Producer {
   private async append(topic: string, outgoing: OutgoingMessage[]): Promise<SendReceipt[]> {
     try {
       const queues = await this.ctx.routes.queueCount(topic);
+      // the messages are this producer's own (fresh from validation): queues are set in place
       if (outgoing.some((m) => m.delayMs > 0)) {
-        return await this.schedule(topic, outgoing.map((m) => ({ ...m, queueId: this.selectQueue(m, queues) })));
+        for (const m of outgoing) m.queueId = this.selectQueue(m, queues);
+        return await this.schedule(topic, outgoing);
       }
       // without a messageGroup, the group-commit flush picks the queue (one per topic per flush)
-      const queued: QueuedMessage[] = outgoing.map((m) =>
-        m.messageGroup !== null ? { ...m, queueId: fnv1a(m.messageGroup) % queues } : { ...m, queueId: ANY_QUEUE, queueCount: queues },
-      );
-      const results = await this.ctx.appender.submit(queued);
-      return results.map((r, i) => ({ msgId: queued[i].msgId, topic, queueId: r.queueId, queueOffset: r.queueOffset }));
+      for (const m of outgoing) {
+        m.queueId = m.messageGroup !== null ? fnv1a(m.messageGroup) % queues : ANY_QUEUE;
+        m.queueCount = queues;
+      }
+      const results = await this.ctx.appender.submit(outgoing);
+      return results.map((r, i) => ({ msgId: outgoing[i].msgId, topic, queueId: r.queueId, queueOffset: r.queueOffset }));
     } catch (error) {
       if (error instanceof DatabaseError && error.code === 'P0002') {
         this.ctx.routes.forget(topic);

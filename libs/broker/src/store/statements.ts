@@ -14,12 +14,8 @@ export interface ConfigQueryable {
   query<R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
 }
 
-export interface QueuedMessage extends OutgoingMessage {
-  /** The message's queue, or ANY_QUEUE (-1): the flush picks one (see FlushQueueSelector). */
-  queueId: number;
-  /** With ANY_QUEUE: the topic's queue count. */
-  queueCount?: number;
-}
+/** A validated message on its way to the store; `queueId` may still be ANY_QUEUE (see FlushQueueSelector). */
+export type QueuedMessage = OutgoingMessage;
 
 export interface AppendResult {
   queueId: number;
@@ -161,7 +157,7 @@ export interface PullRequest {
 export interface PulledRow extends MessageRow {
   /** Passed the tag filter (keys and properties are only returned for such rows). */
   matched: boolean;
-  /** The byte budget cut this queue's rows short: there is more to pull. */
+  /** This row reached the queue's byte budget: rows after it may have been cut (pull again). */
   cut: boolean;
 }
 
@@ -174,7 +170,7 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
   const { rows } = await db.query<PulledRow>({
     name: 'herald_pull_messages',
     text: `SELECT m.topic, m.queue_id, m.queue_offset, m.msg_id, m.tag, m.message_group, m.born_at, m.stored_at,
-                  m.reconsume_times, m.origin_topic, f.ok AS matched, m.cut,
+                  m.reconsume_times, m.origin_topic, f.ok AS matched, m.run_bytes >= r.max_bytes AS cut,
                   CASE WHEN f.ok THEN m.keys END AS keys,
                   CASE WHEN f.ok THEN m.properties END AS properties,
                   CASE WHEN f.ok AND r.with_body THEN m.body END AS body
@@ -182,13 +178,12 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
                   AS r (topic, queue_id, from_offset, max_n, tags, with_body, max_bytes)
            CROSS JOIN LATERAL (
              -- octet_length reads a toasted body's size from its header, without fetching it
-             SELECT x.* FROM (
-               SELECT w.*, bool_or(w.before >= r.max_bytes) OVER () AS cut FROM (
-                 SELECT mm.*, sum(octet_length(mm.body)) OVER (ORDER BY mm.queue_offset) - octet_length(mm.body) AS before
-                 FROM messages mm
-                 WHERE mm.topic = r.topic AND mm.queue_id = r.queue_id AND mm.queue_offset >= r.from_offset
-                 ORDER BY mm.queue_offset LIMIT r.max_n) w) x
-             WHERE x.before < r.max_bytes) m
+             SELECT w.* FROM (
+               SELECT mm.*, sum(octet_length(mm.body)) OVER (ORDER BY mm.queue_offset ROWS UNBOUNDED PRECEDING) AS run_bytes
+               FROM messages mm
+               WHERE mm.topic = r.topic AND mm.queue_id = r.queue_id AND mm.queue_offset >= r.from_offset
+               ORDER BY mm.queue_offset LIMIT r.max_n) w
+             WHERE w.run_bytes - octet_length(w.body) < r.max_bytes) m
            CROSS JOIN LATERAL (SELECT (r.tags IS NULL OR coalesce(m.tag = ANY (string_to_array(r.tags, '||')), false)) AS ok) f
            ORDER BY m.topic, m.queue_id, m.queue_offset`,
     values: [
