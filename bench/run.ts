@@ -73,7 +73,9 @@ async function main(): Promise<void> {
 
   const postgres = await openDevPostgres();
   const server = postgres.server ? `embedded PostgreSQL on 127.0.0.1:${postgres.server.port}` : 'DATABASE_URL';
-  console.log(`Herald benchmark: ${server}, N=${sizes.n}, ${reps} repetition(s), live ${sizes.liveRates.join(' and ')} msg/s for ${sizes.liveMs} ms, long snapshot ${snapshotMs} ms, scenarios ${[...chosen].join(',')}`);
+  console.log(
+    `Herald benchmark: ${server}, N=${sizes.n}, ${reps} repetition(s), live ${sizes.liveRates.join(' and ')} msg/s for ${sizes.liveMs} ms, long snapshot ${snapshotMs} ms, scenarios ${[...chosen].join(',')}`,
+  );
   const systems: QueueSystem[] = [];
   const results = new Map<string, Map<string, number[]>>();
   const longSnapshots: LongSnapshotResult[] = [];
@@ -148,7 +150,10 @@ async function main(): Promise<void> {
           record(system.name, `live${rate}.p50`, result.p50);
           record(system.name, `live${rate}.p99`, result.p99);
           record(system.name, `live${rate}.max`, result.max);
-          log(`live ${rate}/s`, `p50 ${formatNumber(result.p50)} ms, p99 ${formatNumber(result.p99)} ms, max ${formatNumber(result.max)} ms (sent at ${formatNumber(result.achieved)}/s)`);
+          log(
+            `live ${rate}/s`,
+            `p50 ${formatNumber(result.p50)} ms, p99 ${formatNumber(result.p99)} ms, max ${formatNumber(result.max)} ms (sent at ${formatNumber(result.achieved)}/s)`,
+          );
         }
         // Last: it leaves the broker's tables bloated until its closing VACUUM.
         const snapshot = chosen.has('long-snapshot') ? await measure('long snapshot', () => longSnapshot(system, tag('snapshot'), snapshotSizes)) : null;
@@ -162,7 +167,10 @@ async function main(): Promise<void> {
           record(system.name, 'snapshot.deadTuples', dead);
           record(system.name, 'snapshot.xminAge', snapshot.holderXminAge);
           const slices = (run: { slices: number[] }): string => run.slices.map((r) => formatNumber(r)).join(' ');
-          log('long snapshot', `${formatNumber(snapshot.baseline.rate)} -> ${formatNumber(snapshot.held.rate)} msg/s (x${snapshot.ratio.toFixed(2)}), dead tuples ${dead}, holder xmin age ${snapshot.holderXminAge}`);
+          log(
+            'long snapshot',
+            `${formatNumber(snapshot.baseline.rate)} -> ${formatNumber(snapshot.held.rate)} msg/s (x${snapshot.ratio.toFixed(2)}), dead tuples ${dead}, holder xmin age ${snapshot.holderXminAge}`,
+          );
           log('  per slice, none', slices(snapshot.baseline));
           log('  per slice, held', slices(snapshot.held));
         }

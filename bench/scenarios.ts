@@ -25,7 +25,10 @@ function counter(count: number, timeoutMs: number): { hit: (m: BenchMessage) => 
     resolve = res;
     reject = rej;
   });
-  const timer = setTimeout(() => reject(new Error(`only ${seen.size} of ${count} distinct messages handled within ${timeoutMs} ms (${duplicates} duplicates)`)), timeoutMs);
+  const timer = setTimeout(
+    () => reject(new Error(`only ${seen.size} of ${count} distinct messages handled within ${timeoutMs} ms (${duplicates} duplicates)`)),
+    timeoutMs,
+  );
   return {
     hit: (m) => {
       if (seen.has(m.seq)) {

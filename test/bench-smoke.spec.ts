@@ -12,7 +12,9 @@ describe('benchmark suite (smoke)', () => {
     try {
       await child.waitForLine(/^Wrote /, 120_000);
       expect({ exit: (await child.exited).code, stderr: child.stderrTail }).toMatchObject({ exit: 0 });
-      const report = JSON.parse(readFileSync(join(out, 'latest-quick.json'), 'utf8')) as { results: Record<string, Record<string, { median: number } | undefined>> };
+      const report = JSON.parse(readFileSync(join(out, 'latest-quick.json'), 'utf8')) as {
+        results: Record<string, Record<string, { median: number } | undefined>>;
+      };
       expect(Object.keys(report.results).sort()).toEqual(['Herald', 'graphile-worker', 'pg-boss']);
       // Herald's transactional paths too: the broker API and the Nest decorator
       const expected: [string, string][] = [

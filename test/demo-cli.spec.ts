@@ -33,10 +33,19 @@ describe('sample service configuration', () => {
     [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', PORT: 'eighty' }, /PORT must be a number from 0 to 65535, got "eighty"/],
     [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: '1', FAULT_FAIL_NEXT: 'abc' }, /FAULT_FAIL_NEXT must be a number/],
     [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: '1', FAULT_POISON_SKU: 'a b' }, /FAULT_POISON_SKU must be a SKU/],
-    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: '1', FAULT_CRASH_AFTER_LOCAL_COMMIT: 'yes' }, /FAULT_CRASH_AFTER_LOCAL_COMMIT must be 1 or 0/],
+    [
+      { DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: '1', FAULT_CRASH_AFTER_LOCAL_COMMIT: 'yes' },
+      /FAULT_CRASH_AFTER_LOCAL_COMMIT must be 1 or 0/,
+    ],
     // fault injection is refused unless switched on: a stray FAULT_* in production must not go unnoticed
-    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULT_CRASH_AFTER_LOCAL_COMMIT: '1' }, /FAULT_CRASH_AFTER_LOCAL_COMMIT is set but fault injection is off: set FAULTS_ENABLED=1/],
-    [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: '0', FAULT_FAIL_NEXT: '3' }, /FAULT_FAIL_NEXT is set but fault injection is off/],
+    [
+      { DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULT_CRASH_AFTER_LOCAL_COMMIT: '1' },
+      /FAULT_CRASH_AFTER_LOCAL_COMMIT is set but fault injection is off: set FAULTS_ENABLED=1/,
+    ],
+    [
+      { DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: '0', FAULT_FAIL_NEXT: '3' },
+      /FAULT_FAIL_NEXT is set but fault injection is off/,
+    ],
     [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', FAULTS_ENABLED: 'yes' }, /FAULTS_ENABLED must be 1 or 0, got "yes"/],
     [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', ADMIN_TOKEN: 'secret' }, /ADMIN_TOKEN must be 16 to 256 printable characters/],
   ])('the order service refuses %j before it connects anywhere', (env, message) => {

@@ -28,13 +28,20 @@ class BenchOrders {
 }
 
 /** The @TransactionalMessage path in a Nest application context (no HTTP): TypeORM on the local database, Herald on the broker's. */
-export async function openDecoratedPath(brokerUrl: string, localUrl: string): Promise<{ send: (m: BenchMessage) => Promise<void>; close: () => Promise<void> }> {
+export async function openDecoratedPath(
+  brokerUrl: string,
+  localUrl: string,
+): Promise<{ send: (m: BenchMessage) => Promise<void>; close: () => Promise<void> }> {
   @Module({
     imports: [
       // 32 connections, as the broker-level transactional scenario's local pool
       TypeOrmModule.forRoot({ type: 'postgres', url: localUrl, entities: [BenchOrder], synchronize: true, extra: { max: 32 } }),
       TypeOrmModule.forFeature([BenchOrder]),
-      HeraldModule.forRoot({ broker: { connectionString: brokerUrl, poolSize: 20, logger: new ConsoleLogger('error') }, producerGroup: 'bench-decorated', startListeners: false }),
+      HeraldModule.forRoot({
+        broker: { connectionString: brokerUrl, poolSize: 20, logger: new ConsoleLogger('error') },
+        producerGroup: 'bench-decorated',
+        startListeners: false,
+      }),
     ],
     providers: [BenchOrders],
   })

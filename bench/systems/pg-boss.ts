@@ -33,7 +33,10 @@ export class PgBossSystem implements QueueSystem {
   }
 
   async sendBatch(messages: BenchMessage[]): Promise<void> {
-    await this.boss.insert(this.queue, messages.map((data) => ({ data })));
+    await this.boss.insert(
+      this.queue,
+      messages.map((data) => ({ data })),
+    );
   }
 
   async startWorker(onMessage: (message: BenchMessage) => void): Promise<void> {

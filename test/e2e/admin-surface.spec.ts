@@ -100,7 +100,10 @@ describe('without FAULTS_ENABLED or ADMIN_TOKEN the endpoints do not exist', () 
     const order = await standalone('order', { DATABASE_URL: url('order'), BROKER_URL: url('broker'), ADMIN_TOKEN: token });
     started.push(order);
     for (const method of ['GET', 'POST']) {
-      const answer = await send(`${order.url}/admin/faults`, method, { authorization: `Bearer ${token}`, body: method === 'POST' ? { crashAfterLocalCommit: true } : undefined });
+      const answer = await send(`${order.url}/admin/faults`, method, {
+        authorization: `Bearer ${token}`,
+        body: method === 'POST' ? { crashAfterLocalCommit: true } : undefined,
+      });
       expect({ method, status: answer.status }).toEqual({ method, status: 404 });
     }
     expect((await send(`${order.url}/orders`, 'POST', { body: { customerId: 'c1', items: [{ sku: 'apple', qty: 1 }] } })).status).toBe(201);
@@ -118,7 +121,12 @@ describe('without FAULTS_ENABLED or ADMIN_TOKEN the endpoints do not exist', () 
   });
 
   it('a FAULT_* variable without FAULTS_ENABLED=1 is refused at start with a configuration error', async () => {
-    const order = new ServiceProcess('order', await freePort(), { ...ADMIN_OFF, DATABASE_URL: url('order'), BROKER_URL: url('broker'), FAULT_CRASH_AFTER_LOCAL_COMMIT: '1' });
+    const order = new ServiceProcess('order', await freePort(), {
+      ...ADMIN_OFF,
+      DATABASE_URL: url('order'),
+      BROKER_URL: url('broker'),
+      FAULT_CRASH_AFTER_LOCAL_COMMIT: '1',
+    });
     started.push(order);
     await expect(order.start()).rejects.toThrow(/FAULT_CRASH_AFTER_LOCAL_COMMIT is set but fault injection is off: set FAULTS_ENABLED=1/);
   });
@@ -163,7 +171,9 @@ describe('/health of a service whose database refuses it or is gone: no host, po
           },
           { timeoutMs: 30_000, intervalMs: 200, what },
         );
-        const reasons = texts.flatMap((text) => Object.values((JSON.parse(text) as { details: Record<string, { reason?: unknown }> }).details).map((d) => d.reason));
+        const reasons = texts.flatMap((text) =>
+          Object.values((JSON.parse(text) as { details: Record<string, { reason?: unknown }> }).details).map((d) => d.reason),
+        );
         return { texts, reasons };
       };
 

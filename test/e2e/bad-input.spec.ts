@@ -31,7 +31,7 @@ async function footprint(): Promise<number[]> {
   return Promise.all([
     count(urls.order, 'SELECT 1 FROM orders'),
     count(urls.order, 'SELECT 1 FROM herald_local.transaction_log'),
-    count(urls.inventory, "SELECT 1 FROM stock WHERE available <> 1000000 OR reserved <> 0"),
+    count(urls.inventory, 'SELECT 1 FROM stock WHERE available <> 1000000 OR reserved <> 0'),
     count(urls.logistics, 'SELECT 1 FROM shipments'),
     count(urls.broker, 'SELECT 1 FROM herald.messages'),
     count(urls.broker, 'SELECT 1 FROM herald.half_messages'),
@@ -74,7 +74,11 @@ describe('bad input on every endpoint: 400 with a message naming the problem, no
   });
 
   it('a good order still goes through afterwards', async () => {
-    const response = await fetch(`${ctx.cluster.order.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'c1', items: [GOOD_ITEM] }) });
+    const response = await fetch(`${ctx.cluster.order.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'c1', items: [GOOD_ITEM] }),
+    });
     expect(response.status).toBe(201);
   });
 });

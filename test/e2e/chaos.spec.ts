@@ -53,7 +53,8 @@ describe('chaos', () => {
       return opened;
     };
     // the request was in flight at some moment of the window
-    const windowOf = (sentAt: number, failedAt: number): FaultWindow | undefined => windows.find((w) => sentAt <= (w.end ?? Number.POSITIVE_INFINITY) && failedAt >= w.start);
+    const windowOf = (sentAt: number, failedAt: number): FaultWindow | undefined =>
+      windows.find((w) => sentAt <= (w.end ?? Number.POSITIVE_INFINITY) && failedAt >= w.start);
     /** Failures no fault explains: any 4xx, and connection errors or 5xx outside every window. */
     const unexpected: string[] = [];
     let accepted = 0;
@@ -64,7 +65,14 @@ describe('chaos', () => {
     try {
       // a start fails while PostgreSQL is restarting: try again until it is up
       const restart = (name: ServiceName): Promise<boolean> =>
-        waitFor(() => cluster.services[name].start().then(() => true, () => false), { timeoutMs: 120_000, intervalMs: 500, what: `${name} to start again` });
+        waitFor(
+          () =>
+            cluster.services[name].start().then(
+              () => true,
+              () => false,
+            ),
+          { timeoutMs: 120_000, intervalMs: 500, what: `${name} to start again` },
+        );
       const victims: ServiceName[] = [];
       const chaos = (async () => {
         let pgRestarted = false;
@@ -76,7 +84,11 @@ describe('chaos', () => {
             const restartWindow = openWindow('PostgreSQL restart');
             await postgres.crashAndRestart();
             // pooled connections died with the server: the window lasts until the order API reaches its database and the broker again
-            await waitFor(async () => (await fetch(`${cluster.order.url}/health`)).ok, { timeoutMs: 60_000, intervalMs: 200, what: 'the order service to reach PostgreSQL again' });
+            await waitFor(async () => (await fetch(`${cluster.order.url}/health`)).ok, {
+              timeoutMs: 60_000,
+              intervalMs: 200,
+              what: 'the order service to reach PostgreSQL again',
+            });
             restartWindow.end = Date.now();
             continue;
           }
@@ -137,7 +149,7 @@ describe('chaos', () => {
       // consistent through message delivery alone: the reconciliation pass afterwards repaired nothing
       expect(report).toMatchObject({ lost: 0, phantom: 0, duplicated: 0, pending: 0, inconsistent: 0, repaired: 0, consistent: true });
     } catch (error) {
-      throw new Error(`${String(error)}\nseed ${seed}; demo output:\n${ctx.output.join('\n')}`);
+      throw new Error(`${String(error)}\nseed ${seed}; demo output:\n${ctx.output.join('\n')}`, { cause: error });
     } finally {
       placing = false;
       await cluster.close();

@@ -27,7 +27,7 @@ describe('the sample end to end (child processes, four databases)', () => {
       expect(report.cancelled).toBe(1);
       expect(report.shipped).toBe(258);
     } catch (error) {
-      throw new Error(`${String(error)}\ndemo output:\n${ctx.output.join('\n')}`);
+      throw new Error(`${String(error)}\ndemo output:\n${ctx.output.join('\n')}`, { cause: error });
     } finally {
       await ctx.cluster.close();
       await dropCluster(adminUrl(), ctx.prefix);

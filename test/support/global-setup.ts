@@ -4,7 +4,6 @@ import { databaseUrl, EmbeddedServer, recreateDatabase } from '../../libs/embedd
 import { TEMPLATE_DATABASE, TEST_ADMIN_URL_ENV } from './test-env';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __HERALD_TEST_SERVER__: EmbeddedServer | undefined;
 }
 

@@ -2,7 +2,11 @@ import type { OrderItem, OrderStatus } from '../../shared/src/contracts';
 import type { Cluster } from './cluster';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: string, what: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
     super(`${what} answered ${status}: ${body}`);
   }
 }
@@ -52,7 +56,10 @@ export class SampleApi {
     return call('GET', `${this.cluster.logistics.url}/shipments?orderId=${orderId}`);
   }
 
-  faults(service: 'order' | 'inventory' | 'logistics', faults: { failNext?: number; poisonSku?: string | null; crashAfterLocalCommit?: boolean }): Promise<unknown> {
+  faults(
+    service: 'order' | 'inventory' | 'logistics',
+    faults: { failNext?: number; poisonSku?: string | null; crashAfterLocalCommit?: boolean },
+  ): Promise<unknown> {
     return call('POST', `${this.cluster.services[service].url}/admin/faults`, faults, this.cluster.adminToken);
   }
 

@@ -68,7 +68,12 @@ async function main(): Promise<void> {
     }, 'queue assignment');
     for (const member of await broker.admin.groupMembers(group)) {
       const name = member.clientId === workers.A.clientId ? 'worker-A' : 'worker-B';
-      say(`   ${name} holds queues ${member.queues.filter((q) => q.topic === topic).map((q) => q.queueId).join(', ')}`);
+      say(
+        `   ${name} holds queues ${member.queues
+          .filter((q) => q.topic === topic)
+          .map((q) => q.queueId)
+          .join(', ')}`,
+      );
     }
 
     step(4, 'A producer sends 20 orders');
@@ -103,7 +108,12 @@ async function main(): Promise<void> {
     step(7, 'Group progress');
     await until(async () => (await broker.admin.groupProgress(group)).every((q) => q.lag === 0), 'lag 0');
     const progress = await broker.admin.groupProgress(group);
-    say(`   ${progress.filter((q) => q.topic === topic).map((q) => `queue ${q.queueId}: offset ${q.consumerOffset}/${q.brokerOffset}`).join('; ')}; lag 0`);
+    say(
+      `   ${progress
+        .filter((q) => q.topic === topic)
+        .map((q) => `queue ${q.queueId}: offset ${q.consumerOffset}/${q.brokerOffset}`)
+        .join('; ')}; lag 0`,
+    );
 
     await workers.A.shutdown();
     await workers.B.shutdown();

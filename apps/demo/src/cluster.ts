@@ -73,7 +73,13 @@ export class Cluster {
     }
     const ports = { order: await freePort(), inventory: await freePort(), logistics: await freePort() };
     const broker = await Broker.connect({ connectionString: urls.broker, runScheduler: false, runRetention: false, logger: new ConsoleLogger('error') });
-    const cluster = new Cluster(urls, ports, { listenerConcurrency: options.listenerConcurrency ?? 2, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 }, broker, newAdminToken());
+    const cluster = new Cluster(
+      urls,
+      ports,
+      { listenerConcurrency: options.listenerConcurrency ?? 2, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 },
+      broker,
+      newAdminToken(),
+    );
     try {
       await Promise.all(Object.values(cluster.services).map((s) => s.start()));
     } catch (error) {

@@ -47,7 +47,18 @@ export async function checkConsistency(urls: Record<ServiceName | 'broker', stri
     rows<{ orderId: string }>(urls.logistics, 'SELECT "orderId" FROM shipments'),
     rows<{ orderId: string }>(urls.broker, `SELECT k AS "orderId" FROM herald.messages, unnest(keys) k WHERE topic = 'order-events' AND tag = 'OrderCreated'`),
   ]);
-  const report: ConsistencyReport = { orders: orders.length, shipped: 0, cancelled: 0, lost: 0, phantom: 0, duplicated: 0, pending: 0, inconsistent: 0, problems: [], consistent: false };
+  const report: ConsistencyReport = {
+    orders: orders.length,
+    shipped: 0,
+    cancelled: 0,
+    lost: 0,
+    phantom: 0,
+    duplicated: 0,
+    pending: 0,
+    inconsistent: 0,
+    problems: [],
+    consistent: false,
+  };
   const problem = (kind: keyof ConsistencyReport, text: string): void => {
     (report[kind] as number) += 1;
     if (report.problems.length < 20) report.problems.push(`${kind}: ${text}`);
@@ -70,23 +81,29 @@ export async function checkConsistency(urls: Record<ServiceName | 'broker', stri
     const messages = sentCount.get(order.id) ?? 0;
     if (messages === 0) problem('lost', `order ${order.id} has no OrderCreated message`);
     if (messages > 1 || made.length > 1 || moved > lines || shipped > 1) {
-      problem('duplicated', `order ${order.id}: ${messages} OrderCreated, ${made.length} decisions, ${moved} movements for ${lines} lines, ${shipped} shipments`);
+      problem(
+        'duplicated',
+        `order ${order.id}: ${messages} OrderCreated, ${made.length} decisions, ${moved} movements for ${lines} lines, ${shipped} shipments`,
+      );
     }
     if (order.status === 'PENDING' || order.status === 'CONFIRMED') {
       problem('pending', `order ${order.id} is still ${order.status}`);
     } else if (order.status === 'SHIPPED') {
       report.shipped += 1;
-      if (made[0] !== 'RESERVED' || moved !== lines || shipped !== 1) problem('inconsistent', `order ${order.id} SHIPPED but decision ${made[0] ?? 'none'}, ${moved}/${lines} movements, ${shipped} shipments`);
+      if (made[0] !== 'RESERVED' || moved !== lines || shipped !== 1)
+        problem('inconsistent', `order ${order.id} SHIPPED but decision ${made[0] ?? 'none'}, ${moved}/${lines} movements, ${shipped} shipments`);
     } else {
       report.cancelled += 1;
-      if (made[0] !== 'REJECTED' || moved !== 0 || shipped !== 0) problem('inconsistent', `order ${order.id} CANCELLED but decision ${made[0] ?? 'none'}, ${moved} movements, ${shipped} shipments`);
+      if (made[0] !== 'REJECTED' || moved !== 0 || shipped !== 0)
+        problem('inconsistent', `order ${order.id} CANCELLED but decision ${made[0] ?? 'none'}, ${moved} movements, ${shipped} shipments`);
     }
   }
   // the stock counters must equal the movements: a double decrement shows here
   const movedBySku = new Map<string, number>();
   for (const m of movements) movedBySku.set(m.sku, (movedBySku.get(m.sku) ?? 0) + m.qty);
   for (const row of stock) {
-    if (row.reserved !== (movedBySku.get(row.sku) ?? 0)) problem('duplicated', `sku ${row.sku}: reserved ${row.reserved} but movements add up to ${movedBySku.get(row.sku) ?? 0}`);
+    if (row.reserved !== (movedBySku.get(row.sku) ?? 0))
+      problem('duplicated', `sku ${row.sku}: reserved ${row.reserved} but movements add up to ${movedBySku.get(row.sku) ?? 0}`);
   }
   report.consistent = report.lost + report.phantom + report.duplicated + report.pending + report.inconsistent === 0;
   return report;

@@ -24,7 +24,8 @@ function options(): { orders: number; scenarios: Scenario[]; keepRunning: boolea
   const orders = Number(values.orders);
   if (!Number.isInteger(orders) || orders < 1 || orders > 1_000_000) throw new Error(`--orders must be an integer from 1 to 1000000, got ${values.orders}`);
   const scenario = values.scenario;
-  if (scenario !== undefined && !SCENARIOS.includes(scenario as Scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got ${scenario}`);
+  if (scenario !== undefined && !SCENARIOS.includes(scenario as Scenario))
+    throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got ${scenario}`);
   return { orders, scenarios: scenario ? [scenario as Scenario] : [...SCENARIOS], keepRunning: values['keep-running'] ?? false };
 }
 
@@ -35,9 +36,11 @@ async function main(): Promise<number> {
   const postgres = await openDevPostgres();
   ui.say(postgres.server ? `embedded PostgreSQL on 127.0.0.1:${postgres.server.port}` : 'PostgreSQL from DATABASE_URL');
   const cluster = await Cluster.start({ adminUrl: postgres.url });
-  ui.say(`databases order, inventory, logistics, broker; services: order ${cluster.order.url}, inventory ${cluster.inventory.url}, logistics ${cluster.logistics.url}`);
+  ui.say(
+    `databases order, inventory, logistics, broker; services: order ${cluster.order.url}, inventory ${cluster.inventory.url}, logistics ${cluster.logistics.url}`,
+  );
   const ctx: DemoContext = { cluster, api: new SampleApi(cluster), ui };
-  let exitCode = 1;
+  let exitCode: number;
   try {
     for (const scenario of scenarios) {
       if (scenario === 'normal') await normalFlow(ctx);
@@ -51,7 +54,9 @@ async function main(): Promise<number> {
     if (keepRunning) {
       console.log('\nServices keep running (Ctrl-C to stop):');
       for (const service of Object.values(cluster.services)) console.log(`  ${service.name.padEnd(10)} ${service.url}`);
-      console.log(`  try: curl -s -X POST ${cluster.order.url}/orders -H 'content-type: application/json' -d '{"customerId":"me","items":[{"sku":"apple","qty":1}]}'`);
+      console.log(
+        `  try: curl -s -X POST ${cluster.order.url}/orders -H 'content-type: application/json' -d '{"customerId":"me","items":[{"sku":"apple","qty":1}]}'`,
+      );
       console.log(`  admin: curl -s -X POST ${cluster.inventory.url}/admin/reconcile -H 'authorization: Bearer ${cluster.adminToken}'`);
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     }

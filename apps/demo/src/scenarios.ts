@@ -21,7 +21,13 @@ export function basket(seed: number): OrderItem[] {
 }
 
 /** Posts `count` orders from `concurrency` callers; `onAccepted` after each 201. */
-export async function postOrders(api: SampleApi, count: number, concurrency: number, onAccepted: (id: string) => void = () => undefined, items: (i: number) => OrderItem[] = basket): Promise<string[]> {
+export async function postOrders(
+  api: SampleApi,
+  count: number,
+  concurrency: number,
+  onAccepted: (id: string) => void = () => undefined,
+  items: (i: number) => OrderItem[] = basket,
+): Promise<string[]> {
   const ids: string[] = [];
   let next = 0;
   await Promise.all(
@@ -61,7 +67,11 @@ export async function normalFlow({ api, ui }: DemoContext): Promise<void> {
 
 /** 2. A burst accepted at API speed, consumed at the consumers' bounded rate. */
 export async function peakShaving({ api, ui, cluster }: DemoContext, count: number): Promise<void> {
-  ui.section(2, 'Peak shaving', `${count} orders arrive at once: the order API accepts them as fast as it can; inventory and logistics work through the backlog with 2 handlers each.`);
+  ui.section(
+    2,
+    'Peak shaving',
+    `${count} orders arrive at once: the order API accepts them as fast as it can; inventory and logistics work through the backlog with 2 handlers each.`,
+  );
   const before = await api.orderStats();
   const doneBefore = before.SHIPPED + before.CANCELLED;
   const started = Date.now();
@@ -93,7 +103,9 @@ export async function peakShaving({ api, ui, cluster }: DemoContext, count: numb
   const finishedAt = Date.now();
   const acceptRate = count / ((acceptedAt - started) / 1000);
   const processRate = count / ((finishedAt - started) / 1000);
-  ui.say(`accepted ${count} in ${((acceptedAt - started) / 1000).toFixed(1)} s (${acceptRate.toFixed(0)}/s); processed in ${((finishedAt - started) / 1000).toFixed(1)} s (${processRate.toFixed(0)}/s); inventory backlog peaked at ${peakBacklog}`);
+  ui.say(
+    `accepted ${count} in ${((acceptedAt - started) / 1000).toFixed(1)} s (${acceptRate.toFixed(0)}/s); processed in ${((finishedAt - started) / 1000).toFixed(1)} s (${processRate.toFixed(0)}/s); inventory backlog peaked at ${peakBacklog}`,
+  );
 }
 
 /** 3. Logistics down: orders keep flowing in and being reserved; its backlog waits in the broker. */
@@ -102,10 +114,15 @@ export async function decoupling({ api, ui, cluster }: DemoContext): Promise<voi
   await cluster.logistics.stop();
   ui.say('logistics stopped (SIGTERM: in-flight work finished, offsets committed)');
   const ids = await postOrders(api, 50, 8);
-  await until(async () => {
-    for (const id of ids) if ((await api.getOrder(id)).status !== 'CONFIRMED') return false;
-    return true;
-  }, 'the orders to be reserved', 60_000, 200);
+  await until(
+    async () => {
+      for (const id of ids) if ((await api.getOrder(id)).status !== 'CONFIRMED') return false;
+      return true;
+    },
+    'the orders to be reserved',
+    60_000,
+    200,
+  );
   ui.say(`50 orders accepted and CONFIRMED by inventory; logistics backlog: ${(await cluster.backlog()).logistics} messages`);
   await cluster.logistics.start();
   ui.say('logistics started again');
@@ -116,7 +133,11 @@ export async function decoupling({ api, ui, cluster }: DemoContext): Promise<voi
 
 /** 4. Failures retried on the decaying schedule from the broker's store, across a restart; a poison message to the DLQ and back. */
 export async function retryPersistence({ api, ui, cluster }: DemoContext): Promise<void> {
-  ui.section(4, 'Retry persistence', 'inventory is told to fail its next 6 deliveries; retries come back on the decaying schedule (compressed ×0.01: 100 ms, 300 ms, 600 ms, …) and survive a restart of inventory.');
+  ui.section(
+    4,
+    'Retry persistence',
+    'inventory is told to fail its next 6 deliveries; retries come back on the decaying schedule (compressed ×0.01: 100 ms, 300 ms, 600 ms, …) and survive a restart of inventory.',
+  );
   const retries: string[] = [];
   cluster.inventory.onLine = (_, line) => {
     const failed = /listener failed.* msgId=(\S+) reconsumeTimes=(\d+).*error="?([^"]*)/.exec(line);
@@ -139,12 +160,19 @@ export async function retryPersistence({ api, ui, cluster }: DemoContext): Promi
   ui.say('a poison message: every order with "fig" fails in inventory');
   await api.faults('inventory', { poisonSku: 'fig' });
   const { id: poisoned } = await api.createOrder('customer-figs', [{ sku: 'fig', qty: 1 }]);
-  const [dead] = await until(async () => {
-    const dlq = await cluster.broker.admin.listDlq('inventory');
-    const found = dlq.filter((m) => m.keys.includes(poisoned));
-    return found.length > 0 ? found : null;
-  }, 'the poison order to reach the DLQ', 60_000, 200);
-  ui.say(`order ${poisoned.slice(0, 8)}… is in %DLQ%inventory after ${dead.reconsumeTimes + 1} attempts; the order is still ${(await api.getOrder(poisoned)).status}`);
+  const [dead] = await until(
+    async () => {
+      const dlq = await cluster.broker.admin.listDlq('inventory');
+      const found = dlq.filter((m) => m.keys.includes(poisoned));
+      return found.length > 0 ? found : null;
+    },
+    'the poison order to reach the DLQ',
+    60_000,
+    200,
+  );
+  ui.say(
+    `order ${poisoned.slice(0, 8)}… is in %DLQ%inventory after ${dead.reconsumeTimes + 1} attempts; the order is still ${(await api.getOrder(poisoned)).status}`,
+  );
   await api.faults('inventory', { poisonSku: null });
   const resent = await cluster.broker.admin.resendDlq('inventory', [dead.msgId]);
   ui.say(`fixed (fault cleared) and resent ${resent} message from the DLQ`);
@@ -168,7 +196,11 @@ export interface CheckBackObservation {
 
 /** 5. The order process dies between its local commit and the broker commit; check-back finishes the message. */
 export async function checkBack({ api, ui, cluster }: DemoContext): Promise<CheckBackObservation> {
-  ui.section(5, 'Check-back', 'the order process is SIGKILLed right after an order commits locally, before the broker commit; a new order process answers the check-back from its transaction log.');
+  ui.section(
+    5,
+    'Check-back',
+    'the order process is SIGKILLed right after an order commits locally, before the broker commit; a new order process answers the check-back from its transaction log.',
+  );
   await api.faults('order', { crashAfterLocalCommit: true });
   const request = api.createOrder('customer-unlucky', [{ sku: 'plum', qty: 1 }]).then(
     () => true,
@@ -180,9 +212,12 @@ export async function checkBack({ api, ui, cluster }: DemoContext): Promise<Chec
   const orderId = await latestOrder(cluster.urls.order);
   const halvesAfterCrash = await cluster.broker.admin.listHalfMessages({ group: 'order-service' });
   const deliveredAfterCrash = (await cluster.broker.admin.queryMessagesByKey(ORDER_EVENTS, orderId)).length;
-  ui.say(`order ${orderId.slice(0, 8)}… is committed in the order database; the broker holds ${halvesAfterCrash.length} unresolved half message(s) and ${deliveredAfterCrash} delivered OrderCreated for it`);
+  ui.say(
+    `order ${orderId.slice(0, 8)}… is committed in the order database; the broker holds ${halvesAfterCrash.length} unresolved half message(s) and ${deliveredAfterCrash} delivered OrderCreated for it`,
+  );
   // the part shows nothing unless the kill landed between the two commits
-  if (answered || halvesAfterCrash.length !== 1 || deliveredAfterCrash !== 0) throw new Error('demo: the crash did not leave exactly one half message between the local and the broker commit');
+  if (answered || halvesAfterCrash.length !== 1 || deliveredAfterCrash !== 0)
+    throw new Error('demo: the crash did not leave exactly one half message between the local and the broker commit');
   await cluster.order.start();
   ui.say('a new order process started; the broker checks back after transactionTimeout (6 s)');
   await until(async () => (await cluster.broker.admin.listHalfMessages({ group: 'order-service' })).length === 0, 'the check-back', 60_000, 200);
@@ -217,19 +252,30 @@ export interface FinalReport extends ConsistencyReport {
  * reconciliation: it must find nothing to repair, or delivery lost something.
  */
 export async function finalReport({ api, ui, cluster }: DemoContext, settleTimeoutMs = 120_000): Promise<FinalReport> {
-  ui.section(6, 'Final consistency report', 'every order checked in all four databases after message delivery alone; then the second leg of best-effort notification (reconciliation against GET /orders/changes) must find nothing left to repair.');
+  ui.section(
+    6,
+    'Final consistency report',
+    'every order checked in all four databases after message delivery alone; then the second leg of best-effort notification (reconciliation against GET /orders/changes) must find nothing left to repair.',
+  );
   let moving = '';
-  await until(async () => {
-    const stats = await api.orderStats();
-    const backlog = await cluster.backlog();
-    moving = `PENDING ${stats.PENDING}, CONFIRMED ${stats.CONFIRMED}, backlog ${JSON.stringify(backlog)}`;
-    return stats.PENDING + stats.CONFIRMED === 0 && Object.values(backlog).every((lag) => lag === 0);
-  }, 'every order to settle', settleTimeoutMs, 250).catch((error: unknown) => {
+  await until(
+    async () => {
+      const stats = await api.orderStats();
+      const backlog = await cluster.backlog();
+      moving = `PENDING ${stats.PENDING}, CONFIRMED ${stats.CONFIRMED}, backlog ${JSON.stringify(backlog)}`;
+      return stats.PENDING + stats.CONFIRMED === 0 && Object.values(backlog).every((lag) => lag === 0);
+    },
+    'every order to settle',
+    settleTimeoutMs,
+    250,
+  ).catch((error: unknown) => {
     throw new Error(`demo: orders did not settle through message delivery within ${settleTimeoutMs} ms (${moving})`, { cause: error });
   });
   ui.say('every order settled by message delivery: nothing PENDING or CONFIRMED, every consumer group caught up');
   const delivered = await checkConsistency(cluster.urls);
-  ui.say(`orders ${delivered.orders} (shipped ${delivered.shipped}, cancelled ${delivered.cancelled}) · lost ${delivered.lost} · phantom ${delivered.phantom} · duplicated effects ${delivered.duplicated} · pending ${delivered.pending} · inconsistent ${delivered.inconsistent}`);
+  ui.say(
+    `orders ${delivered.orders} (shipped ${delivered.shipped}, cancelled ${delivered.cancelled}) · lost ${delivered.lost} · phantom ${delivered.phantom} · duplicated effects ${delivered.duplicated} · pending ${delivered.pending} · inconsistent ${delivered.inconsistent}`,
+  );
   for (const problem of delivered.problems) ui.say(`  ${problem}`);
   let repaired = 0;
   for (const service of ['inventory', 'logistics'] as const) {

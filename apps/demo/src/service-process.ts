@@ -17,7 +17,11 @@ export class ServiceProcess {
   /** Called with every output line (stdout and stderr). */
   onLine: (service: ServiceName, line: string) => void = () => undefined;
 
-  constructor(readonly name: ServiceName, readonly port: number, private readonly env: Record<string, string>) {}
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -39,8 +43,8 @@ export class ServiceProcess {
         this.onLine(this.name, line);
         if (line.startsWith(`READY ${this.name} `)) resolveReady();
       };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', onLine);
+      createInterface({ input: child.stdout }).on('line', onLine);
+      createInterface({ input: child.stderr }).on('line', onLine);
       child.once('exit', (code, signal) => reject(new Error(`${this.name} exited (${signal ?? code}) before it was ready:\n${this.recent.join('\n')}`)));
     });
     this.exited = new Promise((resolveExit) =>

@@ -12,7 +12,12 @@ const COUNTER_FIELDS = ['lag', 'pendingHalves', 'parkedHalves', 'responseTime'];
 
 function publicReason(raw: string): PublicReason {
   if (/timeout|timed out|no answer within/i.test(raw)) return 'timeout';
-  if (/ECONN[A-Z]+|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|connection terminated|connection error|terminating connection|database system is/i.test(raw)) return 'unreachable';
+  if (
+    /ECONN[A-Z]+|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|connection terminated|connection error|terminating connection|database system is/i.test(
+      raw,
+    )
+  )
+    return 'unreachable';
   return 'error';
 }
 

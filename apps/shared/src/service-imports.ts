@@ -14,10 +14,18 @@ import { brokerOptions, ServiceConfig } from './service-config';
  */
 export function serviceImports(
   config: ServiceConfig,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM types entity classes as Function
   service: { producerGroup: string; entities: Function[]; migrations: Type<MigrationInterface>[] },
 ): (DynamicModule | Type<unknown>)[] {
   return [
-    TypeOrmModule.forRoot({ type: 'postgres', url: config.databaseUrl, entities: service.entities, migrations: service.migrations, migrationsRun: true, extra: { max: 20 } }),
+    TypeOrmModule.forRoot({
+      type: 'postgres',
+      url: config.databaseUrl,
+      entities: service.entities,
+      migrations: service.migrations,
+      migrationsRun: true,
+      extra: { max: 20 },
+    }),
     TypeOrmModule.forFeature(service.entities),
     FaultsModule.register(config),
     ...(config.adminToken !== null ? [AdminTokenModule.register(config.adminToken)] : []),

@@ -3,8 +3,8 @@ import { BrokerLogger, ConsoleLogger } from './logger';
 
 /** RocketMQ's delay levels 1..18, in milliseconds: 1s 5s 10s 30s 1m 2m 3m ... 10m 20m 30m 1h 2h. */
 export const DEFAULT_DELAY_LEVELS: readonly number[] = [
-  1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000, 480_000, 540_000,
-  600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
+  1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000, 480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000,
+  7_200_000,
 ];
 
 export interface BrokerOptions {
@@ -153,7 +153,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     autoCreateTopics: boolOption(options.autoCreateTopics, 'autoCreateTopics', false),
     defaultTopicQueues: intOption(options.defaultTopicQueues, 'defaultTopicQueues', 8, 1, 1024),
     maxMessageSize: intOption(options.maxMessageSize, 'maxMessageSize', 4 * 1024 * 1024, 1, 256 * 1024 * 1024),
-    delayLevels: [...delayLevels],
+    delayLevels: Array.from<number>(delayLevels),
     maxDelay: intOption(options.maxDelay, 'maxDelay', 3 * DAY, 1_000, 365 * DAY),
     pollInterval: intOption(options.pollInterval, 'pollInterval', 5_000, 10, DAY),
     heartbeatInterval,

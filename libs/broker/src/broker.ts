@@ -119,7 +119,7 @@ export class Broker {
       await listener.start();
     } catch (error) {
       await listener.close();
-      await Promise.all(Object.values(pools).map((p) => p.end()));
+      await Promise.all([pools.consumer, pools.producer, pools.scheduler].map((p) => p.end()));
       throw toHeraldError('connect', error);
     } finally {
       await migration.end();
@@ -169,7 +169,7 @@ export class Broker {
       await this.retention.stop();
       await this.appendConnection.close();
       await this.listener.close();
-      await Promise.all(Object.values(this.pools).map((pool) => pool.end()));
+      await Promise.all([this.pools.consumer, this.pools.producer, this.pools.scheduler].map((pool) => pool.end()));
       untrackResource(this);
     })();
     return this.closing;

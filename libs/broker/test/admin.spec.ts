@@ -59,10 +59,13 @@ describe('admin', () => {
     const consumer = broker.pushConsumer({ group, subscriptions: { [topic]: '*' }, offsetCommitInterval: 20, handler: () => undefined });
     await consumer.start();
     const receipt = await broker.producer({ group: 'p' }).send({ topic, body: 'find me', keys: ['order-1'] });
-    const traced = await waitFor(async () => {
-      const result = await broker.admin.queryMessage(receipt.msgId);
-      return result?.trace.groups.find((g) => g.group === group)?.consumed ? result : null;
-    }, { what: 'message consumed by the group' });
+    const traced = await waitFor(
+      async () => {
+        const result = await broker.admin.queryMessage(receipt.msgId);
+        return result?.trace.groups.find((g) => g.group === group)?.consumed ? result : null;
+      },
+      { what: 'message consumed by the group' },
+    );
     expect(traced.message).toMatchObject({ msgId: receipt.msgId, topic, keys: ['order-1'], queueOffset: receipt.queueOffset });
     expect(traced.trace.stored).toHaveLength(1);
     expect(await broker.admin.queryMessage('0'.repeat(32))).toBeNull();

@@ -31,7 +31,10 @@ describe('byte budgets on the send path', () => {
     const receipts = await Promise.all(Array.from({ length: 150 }, () => producer.send({ topic, body })));
     expect(new Set(receipts.map((r) => r.msgId)).size).toBe(150);
     const stored = await withClient(async (c) => {
-      const { rows } = await c.query('SELECT count(*)::int AS n, min(length(body))::int AS lo, max(length(body))::int AS hi FROM herald.messages WHERE topic = $1', [topic]);
+      const { rows } = await c.query(
+        'SELECT count(*)::int AS n, min(length(body))::int AS lo, max(length(body))::int AS hi FROM herald.messages WHERE topic = $1',
+        [topic],
+      );
       return rows[0] as { n: number; lo: number; hi: number };
     });
     expect(stored).toEqual({ n: 150, lo: 4 * MiB, hi: 4 * MiB });
@@ -119,8 +122,15 @@ describe('byte budgets on the send path', () => {
       const pass = await broker.scheduler.runOnce();
       expect(pass.moved).toBe(5);
       for (const receipt of fine) expect((await broker.admin.queryMessage(receipt.msgId))?.trace.stored).toHaveLength(1);
-      const waiting = await withClient(async (c) => (await c.query<{ later: boolean }>(
-        "SELECT due_at > clock_timestamp() + interval '30 seconds' AS later FROM herald.scheduled_messages WHERE msg_id = $1", [poison.msgId])).rows);
+      const waiting = await withClient(
+        async (c) =>
+          (
+            await c.query<{ later: boolean }>(
+              "SELECT due_at > clock_timestamp() + interval '30 seconds' AS later FROM herald.scheduled_messages WHERE msg_id = $1",
+              [poison.msgId],
+            )
+          ).rows,
+      );
       expect(waiting).toEqual([{ later: true }]);
     } finally {
       await withClient((c) => c.query('ALTER TABLE herald.messages DROP CONSTRAINT test_refuse_poison'));
@@ -140,7 +150,10 @@ describe('byte budgets on the send path', () => {
     await waitFor(
       async () => {
         const batch = await simple.receive({ maxMessages: 1_024 });
-        largest = Math.max(largest, batch.reduce((n, m) => n + m.body.length, 0));
+        largest = Math.max(
+          largest,
+          batch.reduce((n, m) => n + m.body.length, 0),
+        );
         for (const m of batch) {
           got.add(m.msgId);
           await simple.ack(m);
@@ -160,7 +173,11 @@ describe('byte budgets on the send path', () => {
     try {
       const statement = { name: 'herald_test_echo', text: 'SELECT $1::text AS v' };
       expect((await connection.query<{ v: string }>({ ...statement, values: ['one'] })).rows[0].v).toBe('one');
-      const poisoned = { toPostgres: (): string => { throw new RangeError('Invalid string length'); } };
+      const poisoned = {
+        toPostgres: (): string => {
+          throw new RangeError('Invalid string length');
+        },
+      };
       await expect(connection.query({ name: 'herald_test_other', text: 'SELECT $1::text AS v', values: [poisoned] })).rejects.toThrow(RangeError);
       expect((await connection.query<{ v: string }>({ name: 'herald_test_other', text: 'SELECT $1::text AS v', values: ['two'] })).rows[0].v).toBe('two');
       expect((await connection.query<{ v: string }>({ ...statement, values: ['three'] })).rows[0].v).toBe('three');

@@ -27,9 +27,7 @@ describe('consuming', () => {
         const producer = broker.producer({ group: `writer-${p}` });
         // Issued without waiting, 250 at a time: the group commit must keep issue order.
         for (let start = 0; start < perProducer; start += 250) {
-          await Promise.all(
-            Array.from({ length: 250 }, (_, i) => producer.send({ topic, body: `${p}:${start + i}`, messageGroup: `producer-${p}` })),
-          );
+          await Promise.all(Array.from({ length: 250 }, (_, i) => producer.send({ topic, body: `${p}:${start + i}`, messageGroup: `producer-${p}` })));
         }
       }),
     );
@@ -57,15 +55,31 @@ describe('consuming', () => {
       subscriptions: { [topic]: 'OrderPaid || OrderRefunded' },
       handler: (m) => void paid.push(`${m.tag}:${m.msgId}`),
     });
-    const groupCreated = broker.pushConsumer({ group: uniqueName('created'), subscriptions: { [topic]: 'OrderCreated' }, handler: (m) => void created.push(m.msgId) });
+    const groupCreated = broker.pushConsumer({
+      group: uniqueName('created'),
+      subscriptions: { [topic]: 'OrderCreated' },
+      handler: (m) => void created.push(m.msgId),
+    });
     await Promise.all([groupAll.start(), groupPaid.start(), groupCreated.start()]);
     const producer = broker.producer({ group: 'p' });
     const tags = ['OrderCreated', 'OrderPaid', 'OrderRefunded', undefined];
-    const sent = await Promise.all(Array.from({ length: 200 }, (_, i) => producer.send({ topic, body: `m${i}`, tag: tags[i % 4] }).then((r) => ({ ...r, tag: tags[i % 4] }))));
+    const sent = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => producer.send({ topic, body: `m${i}`, tag: tags[i % 4] }).then((r) => ({ ...r, tag: tags[i % 4] }))),
+    );
     await waitFor(() => all.length === 200 && paid.length === 100 && created.length === 50, { what: 'every group caught up' });
     expect(new Set(all)).toEqual(new Set(sent.map((s) => s.msgId)));
-    expect(paid.sort()).toEqual(sent.filter((s) => s.tag === 'OrderPaid' || s.tag === 'OrderRefunded').map((s) => `${s.tag}:${s.msgId}`).sort());
-    expect(created.sort()).toEqual(sent.filter((s) => s.tag === 'OrderCreated').map((s) => s.msgId).sort());
+    expect(paid.sort()).toEqual(
+      sent
+        .filter((s) => s.tag === 'OrderPaid' || s.tag === 'OrderRefunded')
+        .map((s) => `${s.tag}:${s.msgId}`)
+        .sort(),
+    );
+    expect(created.sort()).toEqual(
+      sent
+        .filter((s) => s.tag === 'OrderCreated')
+        .map((s) => s.msgId)
+        .sort(),
+    );
     // filtered-out messages still move the group's offsets on
     await waitFor(async () => (await broker.admin.groupProgress(groupCreated.group)).filter((q) => q.topic === topic).every((q) => q.lag === 0), {
       what: 'tag-filtered group has no lag',
@@ -146,7 +160,11 @@ describe('consuming', () => {
     const topic = uniqueName('latency');
     await broker.admin.createTopic(topic, { queues: 2 });
     const got: { message: MessageView; at: number }[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('fast'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push({ message: m, at: Date.now() }) });
+    const consumer = broker.pushConsumer({
+      group: uniqueName('fast'),
+      subscriptions: { [topic]: '*' },
+      handler: (m) => void got.push({ message: m, at: Date.now() }),
+    });
     await consumer.start();
     const producer = broker.producer({ group: 'p' });
     for (let i = 0; i < 3; i += 1) {
@@ -164,7 +182,10 @@ describe('consuming', () => {
     const topic = uniqueName('history');
     await broker.admin.createTopic(topic, { queues: 2 });
     const producer = broker.producer({ group: 'p' });
-    await producer.sendBatch([{ topic, body: 'old1' }, { topic, body: 'old2' }]);
+    await producer.sendBatch([
+      { topic, body: 'old1' },
+      { topic, body: 'old2' },
+    ]);
     const last: string[] = [];
     const first: string[] = [];
     const fromLast = broker.pushConsumer({ group: uniqueName('last'), subscriptions: { [topic]: '*' }, handler: (m) => void last.push(m.body.toString()) });

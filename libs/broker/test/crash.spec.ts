@@ -19,8 +19,7 @@ function startChild(script: string, env: Record<string, string>): ChildScript {
   return child;
 }
 
-const handledIds = (child: ChildScript): string[] =>
-  child.lines.filter((line) => line.startsWith('handled ')).map((line) => line.split(' ')[1]);
+const handledIds = (child: ChildScript): string[] => child.lines.filter((line) => line.startsWith('handled ')).map((line) => line.split(' ')[1]);
 
 async function consumeAll(broker: Broker, topic: string, expected: number): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
@@ -178,4 +177,3 @@ describe('PostgreSQL restart', () => {
     }
   });
 });
-

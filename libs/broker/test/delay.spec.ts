@@ -15,7 +15,11 @@ describe('delayed messages', () => {
     const topic = uniqueName('later');
     await broker.admin.createTopic(topic, { queues: 1 });
     const got: { message: MessageView; at: number }[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('patient'), subscriptions: { [topic]: '*' }, handler: (m) => void got.push({ message: m, at: Date.now() }) });
+    const consumer = broker.pushConsumer({
+      group: uniqueName('patient'),
+      subscriptions: { [topic]: '*' },
+      handler: (m) => void got.push({ message: m, at: Date.now() }),
+    });
     await consumer.start();
     const producer = broker.producer({ group: 'p' });
     const byLevel = await producer.send({ topic, body: 'level-2', delayLevel: 2 });
@@ -34,7 +38,10 @@ describe('delayed messages', () => {
     expect(got[2].message.msgId).toBe(byLevel.msgId);
     // level 2 is due its delay after the message was born; neither was appended (storedAt) nor handled before it was due
     expect(byLevel.deliverAt!.getTime() - got[2].message.bornAt.getTime()).toBe(DELAY_LEVELS[1]);
-    for (const [{ message, at }, receipt] of [[got[1], byTime], [got[2], byLevel]] as const) {
+    for (const [{ message, at }, receipt] of [
+      [got[1], byTime],
+      [got[2], byLevel],
+    ] as const) {
       expect(message.storedAt.getTime()).toBeGreaterThanOrEqual(receipt.deliverAt!.getTime());
       expect(at).toBeGreaterThanOrEqual(receipt.deliverAt!.getTime());
     }
@@ -68,7 +75,7 @@ describe('delayed messages', () => {
       [{ deliverAt: Date.now() + 120_000 }, 'deliverAt'],
     ];
     for (const [extra, field] of cases) {
-      await expect(producer.send({ topic, body: 'x', ...extra } as never)).rejects.toMatchObject({ constructor: InvalidMessageError, field });
+      await expect(producer.send({ topic, body: 'x', ...extra })).rejects.toMatchObject({ constructor: InvalidMessageError, field });
     }
     // a time in the past is delivered at once: appended straight away, with its offset
     const receipt = await producer.send({ topic, body: 'past', deliverAt: Date.now() - 1_000 });

@@ -165,7 +165,12 @@ describe('fault injection: each role recovers by itself when its connections are
     const load = startLoad(async (seq) => (await producer.send({ topic, body: `m${seq}` })).msgId);
 
     await waitFor(() => load.acked.length >= 200, { what: 'load running' });
-    await killThrice(name, 'producer', (at) => load.acked.length >= at + 200, () => load.acked.length);
+    await killThrice(
+      name,
+      'producer',
+      (at) => load.acked.length >= at + 200,
+      () => load.acked.length,
+    );
     await stopLoad(load);
 
     expect(untyped(load.failures)).toEqual([]);
@@ -174,7 +179,9 @@ describe('fault injection: each role recovers by itself when its connections are
     const acked = [...load.acked, after.msgId];
     await settleFor(() => missing(acked, seen).length === 0, { timeoutMs: 15_000, what: 'every acknowledged send consumed' });
     expect(missing(acked, seen)).toEqual([]);
-    console.log(`append kills: ${acked.length} acknowledged, ${load.failures.length} failed sends (all HeraldError), ${seen.size} consumed; logged: ${logs.get(name)}`);
+    console.log(
+      `append kills: ${acked.length} acknowledged, ${load.failures.length} failed sends (all HeraldError), ${seen.size} consumed; logged: ${String(logs.get(name))}`,
+    );
   });
 
   it('consumer pool (consumer): a push consumer carries on, every acknowledged message is delivered and its offsets committed', async () => {
@@ -189,7 +196,12 @@ describe('fault injection: each role recovers by itself when its connections are
     const load = startLoad(async (seq) => (await producer.send({ topic, body: `m${seq}` })).msgId);
 
     await waitFor(() => seen.size >= 200, { what: 'consumer running' });
-    await killThrice(name, 'consumer', (at) => seen.size >= at + 200, () => seen.size);
+    await killThrice(
+      name,
+      'consumer',
+      (at) => seen.size >= at + 200,
+      () => seen.size,
+    );
     await stopLoad(load);
 
     await settleFor(() => missing(load.acked, seen).length === 0, { timeoutMs: 15_000, what: 'every acknowledged message delivered' });
@@ -202,7 +214,9 @@ describe('fault injection: each role recovers by itself when its connections are
       { timeoutMs: 10_000, what: 'offsets committed up to the end (lag 0)' },
     );
     const duplicates = [...seen.values()].reduce((n, c) => n + c - 1, 0);
-    console.log(`consumer pool kills: ${load.acked.length} acknowledged, ${seen.size} delivered, ${duplicates} delivered twice; logged: ${logs.get(name)}`);
+    console.log(
+      `consumer pool kills: ${load.acked.length} acknowledged, ${seen.size} delivered, ${duplicates} delivered twice; logged: ${String(logs.get(name))}`,
+    );
   });
 
   it('LISTEN connection (listener): it reconnects and messages sent after a kill arrive far sooner than the poll interval', async () => {
@@ -233,7 +247,7 @@ describe('fault injection: each role recovers by itself when its connections are
     await waitFor(() => seen.has(last.msgId), { timeoutMs: 5_000, what: 'a message sent after the kills delivered promptly' });
     await settleFor(() => missing(load.acked, seen).length === 0, { timeoutMs: 5_000, what: 'every acknowledged message delivered' });
     expect(missing(load.acked, seen)).toEqual([]);
-    console.log(`listener kills: ${load.acked.length} acknowledged, ${seen.size} delivered; logged: ${logs.get(name)}`);
+    console.log(`listener kills: ${load.acked.length} acknowledged, ${seen.size} delivered; logged: ${String(logs.get(name))}`);
   });
 
   it('simple consumer (consumer): receive works again after its connections are killed; every acknowledged send is received', async () => {
@@ -277,13 +291,20 @@ describe('fault injection: each role recovers by itself when its connections are
     const load = startLoad(async (seq) => (await producer.send({ topic, body: `m${seq}` })).msgId);
 
     await waitFor(() => received.size >= 200, { what: 'receiving' });
-    await killThrice(name, 'consumer', (at) => received.size >= at + 200, () => received.size);
+    await killThrice(
+      name,
+      'consumer',
+      (at) => received.size >= at + 200,
+      () => received.size,
+    );
     await stopLoad(load);
 
     await settleFor(() => missing(load.acked, received).length === 0, { timeoutMs: 15_000, what: 'every acknowledged send received' });
     expect(missing(load.acked, received)).toEqual([]);
     expect(untyped(receiveFailures)).toEqual([]);
-    console.log(`simple consumer kills: ${load.acked.length} acknowledged, ${received.size} received, ${receiveFailures.length} failed receives/acks; logged: ${logs.get(name)}`);
+    console.log(
+      `simple consumer kills: ${load.acked.length} acknowledged, ${received.size} received, ${receiveFailures.length} failed receives/acks; logged: ${String(logs.get(name))}`,
+    );
   });
 
   it('check-back (producer): halves left uncommitted under load are all committed by the checker and consumed', async () => {
@@ -310,7 +331,12 @@ describe('fault injection: each role recovers by itself when its connections are
     const load = startLoad(async (seq) => (await tx.sendHalf({ topic, body: `half-${seq}` })).msgId);
 
     await waitFor(() => seen.size >= 100, { what: 'check-backs committing' });
-    await killThrice(name, 'producer', (at) => seen.size >= at + 100, () => seen.size);
+    await killThrice(
+      name,
+      'producer',
+      (at) => seen.size >= at + 100,
+      () => seen.size,
+    );
     await stopLoad(load);
 
     expect(untyped(load.failures)).toEqual([]);
@@ -320,7 +346,9 @@ describe('fault injection: each role recovers by itself when its connections are
     expect(missing(load.acked, seen)).toEqual([]);
     // every one of them went through the checker, none through a commit of ours
     expect(missing(load.acked, checked)).toEqual([]);
-    console.log(`check-back kills: ${load.acked.length} halves acknowledged, ${load.failures.length} failed, ${checked.size} checked, ${seen.size} consumed; logged: ${logs.get(name)}`);
+    console.log(
+      `check-back kills: ${load.acked.length} halves acknowledged, ${load.failures.length} failed, ${checked.size} checked, ${seen.size} consumed; logged: ${String(logs.get(name))}`,
+    );
   });
 
   it('scheduler (scheduler): delayed messages keep being moved after its connections are killed; every one is delivered', async () => {
@@ -338,13 +366,18 @@ describe('fault injection: each role recovers by itself when its connections are
     });
 
     await waitFor(() => seen.size >= 200, { what: 'delayed messages moved' });
-    await killThrice(name, 'scheduler', (at) => seen.size >= at + 200, () => seen.size);
+    await killThrice(
+      name,
+      'scheduler',
+      (at) => seen.size >= at + 200,
+      () => seen.size,
+    );
     await stopLoad(load);
 
     expect(untyped(load.failures)).toEqual([]);
     await settleFor(() => missing(load.acked, seen).length === 0, { timeoutMs: 15_000, what: 'every delayed message delivered' });
     expect(missing(load.acked, seen)).toEqual([]);
-    console.log(`scheduler kills: ${load.acked.length} delayed sends acknowledged, ${seen.size} delivered; logged: ${logs.get(name)}`);
+    console.log(`scheduler kills: ${load.acked.length} delayed sends acknowledged, ${seen.size} delivered; logged: ${String(logs.get(name))}`);
   });
 
   it('topic look-up (consumer pool) killed under a first send: send, sendHalf and consumer start reject with HeraldErrors, then work', async () => {
@@ -364,7 +397,11 @@ describe('fault injection: each role recovers by itself when its connections are
     try {
       await locker.query('BEGIN');
       await locker.query(`LOCK TABLE ${broker.options.schema}.topics IN ACCESS EXCLUSIVE MODE`);
-      const settled = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'resolved', (error: unknown) => error);
+      const settled = (p: Promise<unknown>): Promise<unknown> =>
+        p.then(
+          () => 'resolved',
+          (error: unknown) => error,
+        );
       outcomes.push(settled(producer.send({ topic, body: 'first' })), settled(tx.sendHalf({ topic, body: 'first half' })), settled(consumer.start()));
       await waitFor(
         async () => {

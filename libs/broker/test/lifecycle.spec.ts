@@ -42,7 +42,10 @@ describe('lifecycle', () => {
     // Shutdown stops heartbeating at once and leaves the group (deleting its member row) only
     // after the drain. A lapsed lease on a row still there: shutdown is under way and held by the handlers.
     await waitFor(
-      async () => (await queryStore<{ lapsed: boolean }>(db, 'SELECT lease_until < clock_timestamp() AS lapsed FROM herald.group_members WHERE group_name = $1', [group]))[0]?.lapsed,
+      async () =>
+        (
+          await queryStore<{ lapsed: boolean }>(db, 'SELECT lease_until < clock_timestamp() AS lapsed FROM herald.group_members WHERE group_name = $1', [group])
+        )[0]?.lapsed,
       { what: 'member lease lapsed while shutdown waits for its handlers' },
     );
     expect(stopped).toBe(false);
@@ -109,10 +112,13 @@ describe('lifecycle', () => {
     });
     await consumer.start();
     const { msgId } = await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
-    const [retry] = await waitFor(async () => {
-      const pending = (await broker.admin.queryMessage(msgId))?.trace.pendingRetries ?? [];
-      return pending.length > 0 ? pending : null;
-    }, { what: 'retry scheduled' });
+    const [retry] = await waitFor(
+      async () => {
+        const pending = (await broker.admin.queryMessage(msgId))?.trace.pendingRetries ?? [];
+        return pending.length > 0 ? pending : null;
+      },
+      { what: 'retry scheduled' },
+    );
     // a running scheduler makes a pass at least every pollInterval: wait (on the store's clock) until one would have moved it
     const movedBy = new Date(retry.dueAt.getTime() + POLL_INTERVAL);
     await waitFor(async () => (await queryStore<{ past: boolean }>(db, 'SELECT clock_timestamp() > $1 AS past', [movedBy]))[0].past, { what: 'retry overdue' });

@@ -7,7 +7,7 @@ const db = useTestDatabase();
 const openBroker = useBrokers(db);
 
 describe('offsets, keys and dead letters', () => {
-  it('queryMessagesByKey finds a topic\'s messages by business key', async () => {
+  it("queryMessagesByKey finds a topic's messages by business key", async () => {
     const broker = await openBroker();
     const topic = uniqueName('keyed');
     await broker.admin.createTopic(topic, { queues: 2 });

@@ -56,7 +56,11 @@ describe('orderly consumption', () => {
     const all = (): HandleEvent[] => members.flatMap((child, i) => events(child, i));
     await waitFor(
       () => {
-        const done = new Set(all().filter((e) => e.ok).map((e) => `${e.group}:${e.seq}`));
+        const done = new Set(
+          all()
+            .filter((e) => e.ok)
+            .map((e) => `${e.group}:${e.seq}`),
+        );
         return done.size === groups * perGroup;
       },
       { timeoutMs: 60_000, what: 'every message handled successfully' },
@@ -110,7 +114,14 @@ describe('broadcasting', () => {
       },
     });
     const makeB = () =>
-      b.pushConsumer({ group, model: 'BROADCASTING', instanceName: 'member-b', subscriptions: { [topic]: '*' }, offsetCommitInterval: 20, handler: (m) => void gotB.push(m.body.toString()) });
+      b.pushConsumer({
+        group,
+        model: 'BROADCASTING',
+        instanceName: 'member-b',
+        subscriptions: { [topic]: '*' },
+        offsetCommitInterval: 20,
+        handler: (m) => void gotB.push(m.body.toString()),
+      });
     const memberB = makeB();
     await memberA.start();
     await memberB.start();
@@ -141,8 +152,8 @@ describe('broadcasting', () => {
     expect(() => broker.pushConsumer({ group: 'g', model: 'BROADCASTING', orderly: true, subscriptions: { [topic]: '*' }, handler: () => undefined })).toThrow(
       expect.objectContaining({ field: 'orderly' }),
     );
-    expect(() => broker.pushConsumer({ group: 'g', model: 'BROADCASTING', instanceName: 'bad name', subscriptions: { [topic]: '*' }, handler: () => undefined })).toThrow(
-      expect.objectContaining({ field: 'instanceName' }),
-    );
+    expect(() =>
+      broker.pushConsumer({ group: 'g', model: 'BROADCASTING', instanceName: 'bad name', subscriptions: { [topic]: '*' }, handler: () => undefined }),
+    ).toThrow(expect.objectContaining({ field: 'instanceName' }));
   });
 });

@@ -62,8 +62,18 @@ describe('producer', () => {
     await broker.admin.createTopic(topic, { queues: 2 });
     await broker.admin.createTopic(other, { queues: 2 });
     const producer = broker.producer({ group: 'p' });
-    await expect(producer.sendBatch([{ topic, body: 'a' }, { topic, body: 'b', tag: 'x||y' }])).rejects.toBeInstanceOf(InvalidMessageError);
-    await expect(producer.sendBatch([{ topic, body: 'a' }, { topic: other, body: 'b' }])).rejects.toMatchObject({ field: 'topic' });
+    await expect(
+      producer.sendBatch([
+        { topic, body: 'a' },
+        { topic, body: 'b', tag: 'x||y' },
+      ]),
+    ).rejects.toBeInstanceOf(InvalidMessageError);
+    await expect(
+      producer.sendBatch([
+        { topic, body: 'a' },
+        { topic: other, body: 'b' },
+      ]),
+    ).rejects.toMatchObject({ field: 'topic' });
     expect(await storedCount(topic)).toBe(0);
     const receipts = await producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic, body: `m${i}` })));
     expect(receipts).toHaveLength(10);

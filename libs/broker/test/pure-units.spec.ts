@@ -18,7 +18,11 @@ describe('allocateAveragely', () => {
 
   it('gives contiguous ranges, the first members one more (8 queues, 3 members)', () => {
     const members = ['a', 'b', 'c'];
-    expect(members.map((m) => allocateAveragely(8, members, m))).toEqual([[0, 1, 2], [3, 4, 5], [6, 7]]);
+    expect(members.map((m) => allocateAveragely(8, members, m))).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7],
+    ]);
     expect(allocateAveragely(8, members, 'stranger')).toEqual([]);
   });
 });

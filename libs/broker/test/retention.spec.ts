@@ -43,7 +43,7 @@ describe('retention', () => {
     await deleter.connect();
     try {
       await deleter.query('BEGIN');
-      const { rows } = await deleter.query('SELECT herald.delete_expired_messages(now() - interval \'300 milliseconds\', 1000) AS n');
+      const { rows } = await deleter.query("SELECT herald.delete_expired_messages(now() - interval '300 milliseconds', 1000) AS n");
       expect(Number(rows[0].n)).toBe(400);
       const before = sentDuring;
       await waitFor(() => sentDuring >= before + 50, { timeoutMs: 5_000, what: 'sends complete while the deleter holds its locks' });
@@ -60,7 +60,12 @@ describe('retention', () => {
 
     // a FIRST_OFFSET group starts at the new min offset (the second test covers the broker's own pass)
     const bodies: string[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('late'), subscriptions: { [topic]: '*' }, consumeFromWhere: 'FIRST_OFFSET', handler: (m) => void bodies.push(m.body.toString()) });
+    const consumer = broker.pushConsumer({
+      group: uniqueName('late'),
+      subscriptions: { [topic]: '*' },
+      consumeFromWhere: 'FIRST_OFFSET',
+      handler: (m) => void bodies.push(m.body.toString()),
+    });
     await consumer.start();
     await waitFor(() => bodies.length === sentDuring, { what: 'the young messages consumed' });
     expect(bodies.every((b) => b === 'young')).toBe(true);
@@ -88,7 +93,12 @@ describe('retention', () => {
     const half = await tx.sendHalf({ topic, body: 'x' });
     await tx.commit(half.transactionId);
     await tx.commit(half.transactionId); // still remembered: idempotent
-    await pastRetention(200, 'SELECT resolved_at FROM herald.resolved_transactions WHERE transaction_id = $2', [half.transactionId], 'the outcome past the retention');
+    await pastRetention(
+      200,
+      'SELECT resolved_at FROM herald.resolved_transactions WHERE transaction_id = $2',
+      [half.transactionId],
+      'the outcome past the retention',
+    );
     await broker.retention.runOnce();
     await expect(tx.commit(half.transactionId)).rejects.toMatchObject({ code: 'TRANSACTION_NOT_FOUND' });
   });

@@ -65,10 +65,13 @@ describe('retry and dead-letter', () => {
     await bad.start();
     await good.start();
     const receipt = await broker.producer({ group: 'p' }).send({ topic, body: 'poison pill', keys: ['order-7'] });
-    const dlq = await waitFor(async () => {
-      const messages = await broker.admin.listDlq(failingGroup);
-      return messages.length === 1 ? messages : null;
-    }, { what: 'message in the DLQ' });
+    const dlq = await waitFor(
+      async () => {
+        const messages = await broker.admin.listDlq(failingGroup);
+        return messages.length === 1 ? messages : null;
+      },
+      { what: 'message in the DLQ' },
+    );
     expect(failing).toEqual([0, 1, 2, 3]);
     expect(healthy).toEqual([0]);
     expect(dlq[0]).toMatchObject({ msgId: receipt.msgId, topic, keys: ['order-7'] });

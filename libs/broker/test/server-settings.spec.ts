@@ -5,7 +5,6 @@ import { RecordingLogger, useBrokers } from './helpers';
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
 
-
 describe('durability settings at connect', () => {
   it('warns, naming the setting, when the broker database runs with synchronous_commit = off', async () => {
     const quiet = new RecordingLogger();
@@ -15,7 +14,7 @@ describe('durability settings at connect', () => {
     const admin = new Client({ connectionString: db.url });
     await admin.connect();
     try {
-      await admin.query('DO $$ BEGIN EXECUTE format(\'ALTER DATABASE %I SET synchronous_commit = off\', current_database()); END $$');
+      await admin.query("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off', current_database()); END $$");
       const warned = new RecordingLogger();
       await openBroker({ logger: warned });
       expect(warned.lines).toEqual(
@@ -23,7 +22,7 @@ describe('durability settings at connect', () => {
       );
       expect(warned.lines.find((l) => l.fields?.setting === 'synchronous_commit')?.message).toMatch(/acknowledged messages can be lost/);
     } finally {
-      await admin.query('DO $$ BEGIN EXECUTE format(\'ALTER DATABASE %I RESET synchronous_commit\', current_database()); END $$');
+      await admin.query("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET synchronous_commit', current_database()); END $$");
       await admin.end();
     }
   });

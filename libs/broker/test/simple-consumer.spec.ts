@@ -27,10 +27,13 @@ describe('simple (pull) consumer', () => {
     await first.ack(taken[0]);
     await first.changeInvisibleDuration(taken[1], 60_000);
     // taken[2] and taken[3] are neither acked nor extended: they come back after 300 ms
-    const back = await waitFor(async () => {
-      const got = await second.receive({ maxMessages: 10, invisibleDuration: 60_000 });
-      return got.length > 0 ? got : null;
-    }, { what: 'unacked messages reappear' });
+    const back = await waitFor(
+      async () => {
+        const got = await second.receive({ maxMessages: 10, invisibleDuration: 60_000 });
+        return got.length > 0 ? got : null;
+      },
+      { what: 'unacked messages reappear' },
+    );
     expect(back.map((m) => m.msgId).sort()).toEqual([taken[2].msgId, taken[3].msgId].sort());
     expect(back.every((m) => m.reconsumeTimes === 1)).toBe(true);
     // the old receipt of a reappeared message is stale
@@ -66,17 +69,23 @@ describe('simple (pull) consumer', () => {
     const got = await waiting;
     expect(got.map((m) => m.msgId)).toEqual([kept.msgId]);
     // never acked: delivered twice (reconsumeTimes 0, 1), then dead-lettered
-    const again = await waitFor(async () => {
-      const r = await consumer.receive({ maxMessages: 5, invisibleDuration: 50 });
-      return r.length > 0 ? r : null;
-    }, { what: 'second delivery' });
+    const again = await waitFor(
+      async () => {
+        const r = await consumer.receive({ maxMessages: 5, invisibleDuration: 50 });
+        return r.length > 0 ? r : null;
+      },
+      { what: 'second delivery' },
+    );
     expect(again.map((m) => m.reconsumeTimes)).toEqual([1]);
     // receiving is what dead-letters it; anything handed out meanwhile is a delivery too many
     const extra: ReceivedMessage[] = [];
-    await waitFor(async () => {
-      extra.push(...(await consumer.receive({ maxMessages: 5, invisibleDuration: 50 })));
-      return (await broker.admin.listDlq(group)).length === 1;
-    }, { what: 'dead-lettered after maxReconsumeTimes' });
+    await waitFor(
+      async () => {
+        extra.push(...(await consumer.receive({ maxMessages: 5, invisibleDuration: 50 })));
+        return (await broker.admin.listDlq(group)).length === 1;
+      },
+      { what: 'dead-lettered after maxReconsumeTimes' },
+    );
     expect(extra.map((m) => m.reconsumeTimes)).toEqual([]);
     expect(await consumer.receive({ maxMessages: 5 })).toEqual([]);
     expect((await broker.admin.listDlq(group)).map((m) => m.msgId)).toEqual([kept.msgId]);

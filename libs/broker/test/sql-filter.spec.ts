@@ -21,7 +21,7 @@ describe('SQL92 filter', () => {
     ['region IS NOT NULL', true],
     ["NOT (region = 'eu')", false],
     ["name = 'O''Brien'", true],
-    ['(amount > 100 AND (region = \'eu\' OR region = \'us\')) AND NOT vip = FALSE', true],
+    ["(amount > 100 AND (region = 'eu' OR region = 'us')) AND NOT vip = FALSE", true],
     ["region = 'eu' and amount > -5.5e1", true],
     ['TRUE', true],
     ["TAGS = 'OrderPaid'", true],
@@ -30,7 +30,7 @@ describe('SQL92 filter', () => {
   });
 
   it('follows RocketMQ typing: numeric comparisons need numeric values; a missing property never matches', () => {
-    expect(matches("region > 10")).toBe(false);
+    expect(matches('region > 10')).toBe(false);
     expect(matches('region = 10')).toBe(false);
     expect(matches('empty > 0')).toBe(false);
     expect(matches('missing > 1')).toBe(false);

@@ -11,7 +11,6 @@ afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.kill()));
 });
 
-
 const never = new Promise<void>(() => undefined);
 
 /** Handler executions a child printed: [body, start, end] with end Infinity while still running. */
@@ -47,7 +46,9 @@ describe('stalls: hung handlers, stalled processes, buffered bytes', () => {
     const hung = await producer.send({ topic, body: 'hang' });
     await producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic, body: `after-${i}` })));
     await waitFor(() => seen.some((m) => m.msgId === hung.msgId && m.reconsumeTimes === 1), { what: 'the hung message retried' });
-    await waitFor(async () => (await broker.admin.groupProgress(group)).find((q) => q.topic === topic)?.lag === 0, { what: 'committed offset past the hung message' });
+    await waitFor(async () => (await broker.admin.groupProgress(group)).find((q) => q.topic === topic)?.lag === 0, {
+      what: 'committed offset past the hung message',
+    });
     expect(seen.filter((m) => m.body.toString().startsWith('after-'))).toHaveLength(10);
     await consumer.shutdown();
   });

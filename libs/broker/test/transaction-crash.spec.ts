@@ -90,7 +90,12 @@ describe('transactional messages across crashes', () => {
     await waitFor(async () => (await broker.admin.listHalfMessages({ group })).length === 0, { what: 'half committed or checked back' });
     expect(await visibleCopies(broker, topic, msgId)).toBe(1);
     const got: string[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('once'), subscriptions: { [topic]: '*' }, consumeFromWhere: 'FIRST_OFFSET', handler: (m) => void got.push(m.msgId) });
+    const consumer = broker.pushConsumer({
+      group: uniqueName('once'),
+      subscriptions: { [topic]: '*' },
+      consumeFromWhere: 'FIRST_OFFSET',
+      handler: (m) => void got.push(m.msgId),
+    });
     await consumer.start();
     await waitFor(() => got.length === 1, { what: 'delivered' });
     expect(got).toEqual([msgId]);

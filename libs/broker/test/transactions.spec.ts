@@ -74,9 +74,11 @@ describe('transactional (half) messages', () => {
     const late = got.find((m) => m.msgId === delayed.msgId)!;
     // the delay counts from the commit: appended no earlier than level 1 after the outcome was recorded (the
     // store's clock; 1 ms for storedAt being its transaction's start, a little before the due check)
-    const [{ resolved_at: committedAt }] = await queryStore<{ resolved_at: Date }>(db, 'SELECT resolved_at FROM herald.resolved_transactions WHERE transaction_id = $1', [
-      delayed.transactionId,
-    ]);
+    const [{ resolved_at: committedAt }] = await queryStore<{ resolved_at: Date }>(
+      db,
+      'SELECT resolved_at FROM herald.resolved_transactions WHERE transaction_id = $1',
+      [delayed.transactionId],
+    );
     expect(late.storedAt.getTime() - committedAt.getTime()).toBeGreaterThanOrEqual(300 - 1);
     expect(late.queueId).toBe(plain.queueId);
   });
@@ -98,7 +100,12 @@ describe('transactional (half) messages', () => {
     const committed = await tx.sendHalf({ topic, body: 'has local record' });
     const rolledBack = await tx.sendHalf({ topic, body: 'no local record' });
     const got: string[] = [];
-    const consumer = broker.pushConsumer({ group: uniqueName('c'), subscriptions: { [topic]: '*' }, consumeFromWhere: 'FIRST_OFFSET', handler: (m) => void got.push(m.body.toString()) });
+    const consumer = broker.pushConsumer({
+      group: uniqueName('c'),
+      subscriptions: { [topic]: '*' },
+      consumeFromWhere: 'FIRST_OFFSET',
+      handler: (m) => void got.push(m.body.toString()),
+    });
     await consumer.start();
     await waitFor(async () => (await broker.admin.listHalfMessages({ group })).length === 0, { what: 'both halves resolved by check-back' });
     await waitFor(() => got.length === 1, { what: 'committed one delivered' });
@@ -130,10 +137,13 @@ describe('transactional (half) messages', () => {
     });
     await tx.start();
     const half = await tx.sendHalf({ topic, body: 'undecided' });
-    const parked = await waitFor(async () => {
-      const list = await broker.admin.listHalfMessages({ state: 'parked', group });
-      return list.length === 1 ? list : null;
-    }, { what: 'half parked' });
+    const parked = await waitFor(
+      async () => {
+        const list = await broker.admin.listHalfMessages({ state: 'parked', group });
+        return list.length === 1 ? list : null;
+      },
+      { what: 'half parked' },
+    );
     expect(parked[0]).toMatchObject({ transactionId: half.transactionId, msgId: half.msgId, checks: 3, state: 'parked' });
     expect(checks).toBe(3);
     expect(await broker.admin.listHalfMessages({ state: 'pending', group })).toEqual([]);

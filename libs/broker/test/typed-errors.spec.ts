@@ -35,10 +35,12 @@ describe('typed errors at every entry point', () => {
     ];
     for (const [fields, field] of cases) {
       await expect(producer.send({ topic, body: 'x', ...fields })).rejects.toMatchObject({ constructor: InvalidMessageError, field });
-      await expect(broker.transactionProducer({ group: 'text-tx', checker: () => 'ROLLBACK' }).sendHalf({ topic, body: 'x', ...fields })).rejects.toMatchObject({
-        constructor: InvalidMessageError,
-        field,
-      });
+      await expect(broker.transactionProducer({ group: 'text-tx', checker: () => 'ROLLBACK' }).sendHalf({ topic, body: 'x', ...fields })).rejects.toMatchObject(
+        {
+          constructor: InvalidMessageError,
+          field,
+        },
+      );
     }
     // a well-formed pair (an emoji) is fine and stored as sent
     const ok = await producer.send({ topic, body: 'x', tag: 'smile\uD83D\uDE00' });
@@ -60,7 +62,10 @@ describe('typed errors at every entry point', () => {
     expect(await heraldErrorOf(() => broker.admin.resetOffset(group, topic, 1e20))).toMatchObject({ constructor: InvalidOptionsError, field: 'timestamp' });
     expect(await heraldErrorOf(() => broker.admin.resetOffset(group, topic, -5))).toMatchObject({ constructor: InvalidOptionsError, field: 'timestamp' });
     expect(await heraldErrorOf(() => broker.admin.queryMessagesByKey(topic, 'k\u0000'))).toMatchObject({ constructor: InvalidOptionsError, field: 'key' });
-    expect(await heraldErrorOf(() => broker.admin.resolveHalf('tx\u0000', 'COMMIT'))).toMatchObject({ constructor: InvalidOptionsError, field: 'transactionId' });
+    expect(await heraldErrorOf(() => broker.admin.resolveHalf('tx\u0000', 'COMMIT'))).toMatchObject({
+      constructor: InvalidOptionsError,
+      field: 'transactionId',
+    });
     const tx = broker.transactionProducer({ group: 'ranges-tx', checker: () => 'ROLLBACK' });
     expect(await heraldErrorOf(() => tx.commit('tx\u0000'))).toMatchObject({ constructor: InvalidOptionsError, field: 'transactionId' });
     expect(await heraldErrorOf(() => tx.rollback('\uD800'))).toMatchObject({ constructor: InvalidOptionsError, field: 'transactionId' });
@@ -68,8 +73,14 @@ describe('typed errors at every entry point', () => {
     const simple = broker.simpleConsumer({ group: uniqueName('ranges-simple'), subscriptions: { [topic]: '*' }, consumeFromWhere: 'FIRST_OFFSET' });
     await broker.producer({ group: 'ranges' }).send({ topic, body: 'm' });
     const [message] = await simple.receive({ maxMessages: 1 });
-    expect(await heraldErrorOf(() => simple.ack({ ...message, queueOffset: Number.NaN }))).toMatchObject({ constructor: InvalidOptionsError, field: 'message' });
-    expect(await heraldErrorOf(() => simple.ack({ ...message, receiptHandle: 'r\u0000' }))).toMatchObject({ constructor: InvalidOptionsError, field: 'message' });
+    expect(await heraldErrorOf(() => simple.ack({ ...message, queueOffset: Number.NaN }))).toMatchObject({
+      constructor: InvalidOptionsError,
+      field: 'message',
+    });
+    expect(await heraldErrorOf(() => simple.ack({ ...message, receiptHandle: 'r\u0000' }))).toMatchObject({
+      constructor: InvalidOptionsError,
+      field: 'message',
+    });
     // the real message is still acknowledgeable: nothing was wedged by the bad calls
     await simple.ack(message);
   });
@@ -94,7 +105,11 @@ describe('typed errors at every entry point', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM herald.topics WHERE name = $1 FOR UPDATE', [topic]);
-      expect(await heraldErrorOf(() => broker.admin.deleteTopic(topic))).toMatchObject({ constructor: BrokerTimeoutError, kind: 'lock', operation: 'delete topic' });
+      expect(await heraldErrorOf(() => broker.admin.deleteTopic(topic))).toMatchObject({
+        constructor: BrokerTimeoutError,
+        kind: 'lock',
+        operation: 'delete topic',
+      });
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();

@@ -104,7 +104,10 @@ function numberOr(value: unknown, fallback: number): number {
  * a copy of their message (a rewind within its retention, a retry, a DLQ message resent before it
  * expires), or null if they cannot. Invalid broker values are left to Broker.connect to refuse.
  */
-export function inboxRetentionProblem(options: Pick<ResolvedHeraldOptions, 'broker' | 'inboxRetention' | 'clockTolerance'>, maxReconsumeTimes: number): string | null {
+export function inboxRetentionProblem(
+  options: Pick<ResolvedHeraldOptions, 'broker' | 'inboxRetention' | 'clockTolerance'>,
+  maxReconsumeTimes: number,
+): string | null {
   const brokerRetention = numberOr(options.broker.retention, BROKER_RETENTION);
   const interval = numberOr(options.broker.retentionCheckInterval, BROKER_RETENTION_CHECK_INTERVAL);
   const levels = Array.isArray(options.broker.delayLevels) && options.broker.delayLevels.length === 18 ? options.broker.delayLevels : DEFAULT_DELAY_LEVELS;

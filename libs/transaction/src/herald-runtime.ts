@@ -25,10 +25,14 @@ export class TransactionLogChecker {
     const state = await this.store.claimForCheck(message.transactionId, message.topic, message.msgId, halfTime);
     const fields = { transactionId: message.transactionId, topic: message.topic, msgId: message.msgId };
     if (state === 'PAST_HORIZON') {
-      this.logger.log('error', 'check-back of a half older than the transaction-log horizon found no log row: answered UNKNOWN, so it is parked for an operator, not rolled back', {
-        ...fields,
-        bornAt: message.bornAt.toISOString(),
-      });
+      this.logger.log(
+        'error',
+        'check-back of a half older than the transaction-log horizon found no log row: answered UNKNOWN, so it is parked for an operator, not rolled back',
+        {
+          ...fields,
+          bornAt: message.bornAt.toISOString(),
+        },
+      );
       return 'UNKNOWN';
     }
     const answer: TransactionResolution = state === null ? 'UNKNOWN' : state === 'COMMITTED' ? 'COMMIT' : 'ROLLBACK';
@@ -48,7 +52,10 @@ export class HeraldRuntime {
   private readonly retention: LocalRetention;
   private connection: { broker: Broker; producer: TransactionProducer } | null = null;
 
-  constructor(readonly options: ResolvedHeraldOptions, readonly store: ServiceStore) {
+  constructor(
+    readonly options: ResolvedHeraldOptions,
+    readonly store: ServiceStore,
+  ) {
     this.checker = new TransactionLogChecker(store, options.checkers, this.logger);
     this.retention = new LocalRetention(store, () => this.broker, { log: options.retention, inbox: options.inboxRetention }, this.logger);
   }

@@ -89,7 +89,10 @@ export class HeraldExplorer implements OnModuleInit {
 
   private assertStatic(wrapper: InstanceWrapper, label: string): void {
     if (!wrapper.isDependencyTreeStatic()) {
-      throw new InvalidListenerError(label, 'it is on a request-scoped (or transient-dependent) provider; Herald calls it outside any request, so declare it on a singleton provider');
+      throw new InvalidListenerError(
+        label,
+        'it is on a request-scoped (or transient-dependent) provider; Herald calls it outside any request, so declare it on a singleton provider',
+      );
     }
   }
 
@@ -97,7 +100,11 @@ export class HeraldExplorer implements OnModuleInit {
   private assertInboxOutlastsRetries(options: MessageListenerOptions, label: string): void {
     if (typeof options.maxReconsumeTimes !== 'number') return;
     const problem = inboxRetentionProblem(this.runtime.options, options.maxReconsumeTimes);
-    if (problem !== null) throw new InvalidListenerError(label, `its maxReconsumeTimes ${options.maxReconsumeTimes} retries past the inbox retention: ${problem}; raise inboxRetention or lower maxReconsumeTimes`);
+    if (problem !== null)
+      throw new InvalidListenerError(
+        label,
+        `its maxReconsumeTimes ${options.maxReconsumeTimes} retries past the inbox retention: ${problem}; raise inboxRetention or lower maxReconsumeTimes`,
+      );
   }
 
   private wrapTransactionalMessage(instance: object, name: string, method: Method, options: TransactionalMessageOptions, label: string): void {
@@ -122,7 +129,8 @@ function validateMessage(options: TransactionalMessageOptions, label: string): v
     if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be { topic, ... }');
     assertUserTopicName(options.topic);
     for (const field of ['keys', 'body'] as const) {
-      if (options[field] !== undefined && typeof options[field] !== 'function') throw new InvalidOptionsError(field, 'must be a function (result, ...args) => value');
+      if (options[field] !== undefined && typeof options[field] !== 'function')
+        throw new InvalidOptionsError(field, 'must be a function (result, ...args) => value');
     }
   } catch (error) {
     throw new InvalidListenerError(label, error instanceof Error ? error.message : String(error));

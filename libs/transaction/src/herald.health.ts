@@ -38,7 +38,9 @@ export class HeraldHealthIndicator {
           timer = setTimeout(() => reject(new HealthTimeout()), timeout);
         }),
       ]);
-      const laggards = Object.entries(report.lag).filter(([, lag]) => lag > maxLag).map(([group]) => group);
+      const laggards = Object.entries(report.lag)
+        .filter(([, lag]) => lag > maxLag)
+        .map(([group]) => group);
       if (laggards.length > 0) return indicator.down({ ...report, reason: `lag above ${maxLag} in ${laggards.join(', ')}` });
       if (report.parkedHalves > maxParkedHalves) return indicator.down({ ...report, reason: `${report.parkedHalves} parked half message(s) need an operator` });
       return indicator.up(report);
@@ -46,7 +48,10 @@ export class HeraldHealthIndicator {
       // The driver's text names hosts, ports and roles: it goes to the log, /health gets a code.
       this.runtime.logger.log('warn', 'health check: broker unreachable', { error: errorText(error) });
       const timedOut = error instanceof HealthTimeout;
-      return indicator.down({ reason: timedOut ? `no answer within ${timeout} ms` : 'broker unreachable', code: error instanceof HeraldError ? error.code : timedOut ? 'TIMEOUT' : 'UNKNOWN' });
+      return indicator.down({
+        reason: timedOut ? `no answer within ${timeout} ms` : 'broker unreachable',
+        code: error instanceof HeraldError ? error.code : timedOut ? 'TIMEOUT' : 'UNKNOWN',
+      });
     } finally {
       clearTimeout(timer);
     }

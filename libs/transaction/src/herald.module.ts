@@ -24,7 +24,8 @@ import { TransactionalMessageSender } from './transactional-message.sender';
     { provide: HERALD_OPTIONS, useFactory: (options: HeraldModuleOptions) => resolveHeraldOptions(options), inject: [HERALD_MODULE_OPTIONS] },
     {
       provide: HeraldRuntime,
-      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) => new HeraldRuntime(options, new ServiceStore(dataSource, options.schema, options.clockTolerance)),
+      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) =>
+        new HeraldRuntime(options, new ServiceStore(dataSource, options.schema, options.clockTolerance)),
       inject: [HERALD_OPTIONS, HERALD_DATA_SOURCE],
     },
     { provide: TransactionLogChecker, useFactory: (runtime: HeraldRuntime) => runtime.checker, inject: [HeraldRuntime] },

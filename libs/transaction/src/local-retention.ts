@@ -43,7 +43,12 @@ export class LocalRetention {
       (keys) => this.store.deleteInboxRows(keys),
     );
     if (log.deleted + log.kept + inbox.deleted + inbox.kept > 0) {
-      this.logger.log('info', 'retention pass done', { logDeleted: log.deleted, logKeptForOpenHalves: log.kept, inboxDeleted: inbox.deleted, inboxKeptForStoredMessages: inbox.kept });
+      this.logger.log('info', 'retention pass done', {
+        logDeleted: log.deleted,
+        logKeptForOpenHalves: log.kept,
+        inboxDeleted: inbox.deleted,
+        inboxKeptForStoredMessages: inbox.kept,
+      });
     }
   }
 }

@@ -95,10 +95,14 @@ export class MessageListenerRegistrar implements OnApplicationBootstrap, BeforeA
             }
             if (claim === 'REFUSED') {
               // committed with its REFUSED inbox row and acknowledged: a retry would be a fresh copy, applied unchecked
-              logger.log('error', 'delivery past the inbox horizon refused, not applied: it may have been applied before its inbox row was deleted; release it to apply it', {
-                ...fields,
-                storedAt: view.storedAt.toISOString(),
-              });
+              logger.log(
+                'error',
+                'delivery past the inbox horizon refused, not applied: it may have been applied before its inbox row was deleted; release it to apply it',
+                {
+                  ...fields,
+                  storedAt: view.storedAt.toISOString(),
+                },
+              );
               return;
             }
             await listener.method.call(listener.instance, decodeBody(view), toMessageContext(view));

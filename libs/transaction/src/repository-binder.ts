@@ -25,9 +25,9 @@ export function bindRepositoriesToTransactions(dataSource: DataSource, txHost: T
   // repositories created before this point (TypeORM keeps them in a protected map)
   for (const repository of (root as unknown as { repositories: Map<unknown, Repository<ObjectLiteral>> }).repositories.values()) bind(repository);
   const getRepository = root.getRepository.bind(root);
-  root.getRepository = ((target) => {
+  root.getRepository = (target) => {
     const repository = getRepository(target);
     bind(repository);
     return repository;
-  }) as EntityManager['getRepository'];
+  };
 }

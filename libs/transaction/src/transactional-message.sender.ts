@@ -82,7 +82,11 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
         await producer.rollback(receipt.transactionId).catch((rollbackError: unknown) => {
           // never stored: nothing to roll back
           if (rollbackError instanceof TransactionNotFoundError) return;
-          logger.log('warn', 'half rollback failed; check-back will roll it back', { transactionId: receipt.transactionId, topic: options.topic, error: errorText(rollbackError) });
+          logger.log('warn', 'half rollback failed; check-back will roll it back', {
+            transactionId: receipt.transactionId,
+            topic: options.topic,
+            error: errorText(rollbackError),
+          });
         });
       }
       throw error;
@@ -91,7 +95,12 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     if (receipt !== null && !joined) {
       await this.runtime.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
       await producer.commit(receipt.transactionId).catch((error: unknown) =>
-        logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', { transactionId: receipt.transactionId, topic: options.topic, msgId: receipt.msgId, error: errorText(error) }),
+        logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', {
+          transactionId: receipt.transactionId,
+          topic: options.topic,
+          msgId: receipt.msgId,
+          error: errorText(error),
+        }),
       );
     }
     return result;
@@ -143,10 +152,12 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
         if (state === 'COMMITTED') {
           await this.runtime.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
           await producer.commit(half.transactionId);
-        }
-        else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
+        } else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
       } catch (error) {
-        logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', { transactionId: half.transactionId, error: errorText(error) });
+        logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', {
+          transactionId: half.transactionId,
+          error: errorText(error),
+        });
       }
     }
   }

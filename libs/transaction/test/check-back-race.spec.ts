@@ -74,8 +74,19 @@ afterEach(async () => {
 
 async function start(): Promise<{ orders: RaceOrders; checks: jest.SpiedFunction<TransactionLogChecker['check']> }> {
   // check-back 200 ms after a half is stored, so it races the held local transaction
-  const app = env.track(await startService({ name: 'race-orders', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [RaceOrders], herald: { transactionTimeout: 200 } }));
-  env.track(await startService({ name: 'race-receiver', dbUrl: env.urls.receiver, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [RaceReceiver] }));
+  const app = env.track(
+    await startService({
+      name: 'race-orders',
+      dbUrl: env.urls.order,
+      brokerUrl: env.urls.broker,
+      entities: [OrderRow],
+      providers: [RaceOrders],
+      herald: { transactionTimeout: 200 },
+    }),
+  );
+  env.track(
+    await startService({ name: 'race-receiver', dbUrl: env.urls.receiver, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [RaceReceiver] }),
+  );
   await latch.query(GATES);
   await latch.query('TRUNCATE public.race_fail');
   return { orders: app.get(RaceOrders), checks: jest.spyOn(app.get(TransactionLogChecker), 'check') };
@@ -96,7 +107,11 @@ async function checkBackAnswer(checks: jest.SpiedFunction<TransactionLogChecker[
 }
 
 /** Stores the half and the log row, holds the local transaction open, and waits until a check-back is blocked on it. */
-async function holdAfterLogRowWithCheckBackWaiting(): Promise<{ call: Promise<OrderRow>; checks: jest.SpiedFunction<TransactionLogChecker['check']>; id: string }> {
+async function holdAfterLogRowWithCheckBackWaiting(): Promise<{
+  call: Promise<OrderRow>;
+  checks: jest.SpiedFunction<TransactionLogChecker['check']>;
+  id: string;
+}> {
   const { orders, checks } = await start();
   const id = randomUUID();
   await latch.query('SELECT pg_advisory_lock($1)', [AFTER_LOCK]);
@@ -124,13 +139,18 @@ describe('check-back racing a slow local transaction (latches, no sleeps)', () =
     const admin = (await env.admin()).admin;
     await waitFor(async () => (await env.query('receiver', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).length > 0, { what: 'order applied' });
     // a second message (or a redelivery) would still be in the group's lag when the first row appears
-    await waitFor(async () => {
-      const progress = await admin.groupProgress('race-receiver');
-      return progress.length > 0 && progress.every((q) => q.lag === 0);
-    }, { what: 'race-receiver drained' });
+    await waitFor(
+      async () => {
+        const progress = await admin.groupProgress('race-receiver');
+        return progress.length > 0 && progress.every((q) => q.lag === 0);
+      },
+      { what: 'race-receiver drained' },
+    );
     const messages = await admin.queryMessagesByKey('race-after', id);
     expect(messages).toHaveLength(1);
-    expect(await env.query('receiver', 'SELECT "msgId", applied FROM reservations WHERE "orderId" = $1', [id])).toEqual([{ msgId: messages[0].msgId, applied: 1 }]);
+    expect(await env.query('receiver', 'SELECT "msgId", applied FROM reservations WHERE "orderId" = $1', [id])).toEqual([
+      { msgId: messages[0].msgId, applied: 1 },
+    ]);
   });
 
   it('(b) the local transaction throws while the check-back waits → ROLLBACK, nothing delivered', async () => {
@@ -151,7 +171,10 @@ describe('check-back racing a slow local transaction (latches, no sleeps)', () =
     // the half exists, the log row does not: the check-back claims the id first
     expect(await checkBackAnswer(checks, id)).toBe('ROLLBACK');
     await latch.query('SELECT pg_advisory_unlock($1)', [BEFORE_LOCK]);
-    const error: unknown = await call.then(() => null, (e: unknown) => e);
+    const error: unknown = await call.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(TransactionCheckedBackError);
     expect(error).toMatchObject({ code: 'TRANSACTION_CHECKED_BACK', topic: 'race-before' });
     await nothingSent(id, 'race-before');

@@ -12,9 +12,21 @@ afterEach(async () => {
 
 describe('crash between the local commit and the broker commit', () => {
   it('another instance of the producer group commits through check-back; the receiver applies it once', async () => {
-    env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers] }));
+    env.track(
+      await startService({
+        name: 'inventory-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [InventoryHandlers],
+      }),
+    );
     const id = randomUUID();
-    const child = ChildScript.start('libs/transaction/test/fixtures/order-app.child.ts', { ORDER_DB: env.urls.order, BROKER_URL: env.urls.broker, ORDER_ID: id });
+    const child = ChildScript.start('libs/transaction/test/fixtures/order-app.child.ts', {
+      ORDER_DB: env.urls.order,
+      BROKER_URL: env.urls.broker,
+      ORDER_ID: id,
+    });
     children.push(child);
     const line = await child.waitForLine(/^LOCAL_COMMITTED /, 40_000);
     const transactionId = line.split(' ')[1];
@@ -28,15 +40,20 @@ describe('crash between the local commit and the broker commit', () => {
     expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toEqual([]);
 
     // a new instance of the order service answers the check-back from the transaction log
-    env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }));
+    env.track(
+      await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }),
+    );
     const reservation = async (): Promise<{ applied: number; msgId: string }[]> =>
       env.query('inventory', 'SELECT applied, "msgId" FROM reservations WHERE "orderId" = $1', [id]);
     await waitFor(async () => (await reservation()).length > 0, { timeoutMs: 30_000, what: 'order applied' });
     // "once" only holds when nothing is left to deliver: a second copy would still be in the lag
-    await waitFor(async () => {
-      const progress = await admin.groupProgress('inventory');
-      return progress.length > 0 && progress.every((q) => q.lag === 0);
-    }, { what: 'inventory drained' });
+    await waitFor(
+      async () => {
+        const progress = await admin.groupProgress('inventory');
+        return progress.length > 0 && progress.every((q) => q.lag === 0);
+      },
+      { what: 'inventory drained' },
+    );
     expect(await admin.listHalfMessages({ group: 'order-service' })).toEqual([]);
     const messages = await admin.queryMessagesByKey('orders', id);
     expect(messages).toHaveLength(1);

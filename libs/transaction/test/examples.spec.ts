@@ -5,7 +5,11 @@ const env = useServiceDatabases('order', 'inventory');
 
 describe('documentation examples', () => {
   it('the README quick start sends on commit and the listener applies it', async () => {
-    const child = ChildScript.start('libs/transaction/examples/quick-start.ts', { BROKER_URL: env.urls.broker, ORDER_DB: env.urls.order, INVENTORY_DB: env.urls.inventory });
+    const child = ChildScript.start('libs/transaction/examples/quick-start.ts', {
+      BROKER_URL: env.urls.broker,
+      ORDER_DB: env.urls.order,
+      INVENTORY_DB: env.urls.inventory,
+    });
     try {
       const committed = await child.waitForLine(/^order [0-9a-f-]{36} committed$/, 40_000);
       const id = committed.split(' ')[1];

@@ -66,7 +66,9 @@ async function inventory(db: string, providers: ServiceSpec['providers'], broker
 }
 
 async function orderService(): Promise<OrderService> {
-  return env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] })).get(OrderService);
+  return env
+    .track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }))
+    .get(OrderService);
 }
 
 async function applied(db: string, id: string): Promise<number> {
@@ -81,7 +83,9 @@ async function caughtUp(group: string): Promise<void> {
 
 /** Until every inbox row of `db` is older than the 1 s inbox retention, then one retention pass. */
 async function runRetention(app: TestingModule, db: string): Promise<void> {
-  await waitFor(async () => (await env.query(db, "SELECT 1 FROM herald_local.inbox WHERE applied_at >= now() - interval '1100 milliseconds'")).length === 0, { timeoutMs: 15_000 });
+  await waitFor(async () => (await env.query(db, "SELECT 1 FROM herald_local.inbox WHERE applied_at >= now() - interval '1100 milliseconds'")).length === 0, {
+    timeoutMs: 15_000,
+  });
   await app.get(HeraldRuntime).cleanUp();
 }
 
@@ -142,7 +146,9 @@ describe('inbox retention and redeliveries', () => {
     try {
       await caughtUp('inventory-b');
       expect(await applied('inventoryB', id)).toBe(1);
-      expect(await env.query('inventoryB', 'SELECT state FROM herald_local.inbox WHERE consumer_group = $1 AND msg_id = $2', ['inventory-b', msgId])).toEqual([{ state: 'REFUSED' }]);
+      expect(await env.query('inventoryB', 'SELECT state FROM herald_local.inbox WHERE consumer_group = $1 AND msg_id = $2', ['inventory-b', msgId])).toEqual([
+        { state: 'REFUSED' },
+      ]);
       const refusal = lines.find((line) => line.includes(`msgId=${msgId}`) && line.includes('past the inbox horizon'));
       expect(refusal).toMatch(/group=inventory-b topic=orders/);
 
@@ -150,7 +156,9 @@ describe('inbox retention and redeliveries', () => {
       await env.query('inventoryB', "UPDATE herald_local.inbox SET state = 'RELEASED' WHERE consumer_group = $1 AND msg_id = $2", ['inventory-b', msgId]);
       await rewind(app, 'inventoryB', 'inventory-b', [InventoryB]);
       expect(await applied('inventoryB', id)).toBe(2);
-      expect(await env.query('inventoryB', 'SELECT state FROM herald_local.inbox WHERE consumer_group = $1 AND msg_id = $2', ['inventory-b', msgId])).toEqual([{ state: 'APPLIED' }]);
+      expect(await env.query('inventoryB', 'SELECT state FROM herald_local.inbox WHERE consumer_group = $1 AND msg_id = $2', ['inventory-b', msgId])).toEqual([
+        { state: 'APPLIED' },
+      ]);
     } finally {
       Logger.overrideLogger(new ConsoleLogger());
     }

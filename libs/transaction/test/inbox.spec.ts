@@ -24,14 +24,24 @@ class AlwaysFailing {
 }
 
 async function orderService(): Promise<OrderService> {
-  const app = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }));
+  const app = env.track(
+    await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }),
+  );
   return app.get(OrderService);
 }
 
 describe('@MessageListener inbox', () => {
   it('a forced redelivery of the same message changes the receiver once', async () => {
     const orders = await orderService();
-    const inventory = env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers] }));
+    const inventory = env.track(
+      await startService({
+        name: 'inventory-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [InventoryHandlers],
+      }),
+    );
     const id = randomUUID();
     await orders.create(id, 'lamp');
     await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).length === 1);
@@ -43,7 +53,15 @@ describe('@MessageListener inbox', () => {
     await admin.resetOffset('inventory', 'orders', 0);
     const rewound = await admin.groupProgress('inventory');
     expect(rewound.some((q) => q.lag > 0)).toBe(true);
-    env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers] }));
+    env.track(
+      await startService({
+        name: 'inventory-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [InventoryHandlers],
+      }),
+    );
     await waitFor(async () => (await admin.groupProgress('inventory')).every((q) => q.lag === 0));
     expect(await env.query('inventory', 'SELECT applied FROM reservations WHERE "orderId" = $1', [id])).toEqual([{ applied: 1 }]);
     expect(await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE consumer_group = 'inventory'")).toHaveLength(1);
@@ -53,17 +71,28 @@ describe('@MessageListener inbox', () => {
     const warnings: string[] = [];
     const capture: LoggerService = { log: () => undefined, error: (m: unknown) => warnings.push(String(m)), warn: (m: unknown) => warnings.push(String(m)) };
     const orders = await orderService();
-    env.track(await startService({ name: 'failing-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [AlwaysFailing] }));
+    env.track(
+      await startService({
+        name: 'failing-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [AlwaysFailing],
+      }),
+    );
     // after the testing modules compiled: each compile installs Nest's TestingLogger
     Logger.overrideLogger(capture);
     const id = randomUUID();
     const order = await orders.create(id, 'desk');
     const admin = (await env.admin()).admin;
     const [sent] = await admin.queryMessagesByKey('orders', order.id);
-    const dlq = await waitFor(async () => {
-      const dead = await admin.listDlq('failing-inventory');
-      return dead.some((m) => m.msgId === sent.msgId) ? dead : null;
-    }, { timeoutMs: 20_000 });
+    const dlq = await waitFor(
+      async () => {
+        const dead = await admin.listDlq('failing-inventory');
+        return dead.some((m) => m.msgId === sent.msgId) ? dead : null;
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(dlq.map((m) => m.msgId)).toContain(sent.msgId);
     expect(AlwaysFailing.deliveries.filter((d) => d.id === id).map((d) => d.reconsumeTimes)).toEqual([0, 1, 2]);
     expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toEqual([]);
@@ -73,7 +102,11 @@ describe('@MessageListener inbox', () => {
     const failures = warnings.filter((line) => line.startsWith('listener failed') && line.includes(sent.msgId));
     expect(failures.map((line) => /reconsumeTimes=(\d)/.exec(line)?.[1])).toEqual(['0', '1', '2']);
     for (const line of failures) {
-      expect(line).toMatch(new RegExp(`^listener failed; rolled back, the broker will retry group=failing-inventory topic=orders msgId=${sent.msgId} reconsumeTimes=\\d handler=AlwaysFailing.reserve error="stock service unavailable"$`));
+      expect(line).toMatch(
+        new RegExp(
+          `^listener failed; rolled back, the broker will retry group=failing-inventory topic=orders msgId=${sent.msgId} reconsumeTimes=\\d handler=AlwaysFailing.reserve error="stock service unavailable"$`,
+        ),
+      );
       expect(line).not.toContain('desk');
       expect(line).not.toContain('postgres://');
     }

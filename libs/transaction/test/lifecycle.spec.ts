@@ -39,7 +39,10 @@ class RequestScopedHandler {
 /** A user's own @Transactional() method calling a @TransactionalMessage one. */
 @Injectable()
 class Checkout {
-  constructor(private readonly orders: OrderService, @InjectRepository(OrderRow) private readonly rows: Repository<OrderRow>) {}
+  constructor(
+    private readonly orders: OrderService,
+    @InjectRepository(OrderRow) private readonly rows: Repository<OrderRow>,
+  ) {}
 
   @Transactional()
   async checkout(id: string, failAtEnd: boolean): Promise<void> {
@@ -58,9 +61,17 @@ class Checkout {
 
 describe('lifecycle', () => {
   it('shutdown waits for an in-flight handler and commits its offset', async () => {
-    const orders = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] })).get(OrderService);
+    const orders = env
+      .track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }))
+      .get(OrderService);
     // not tracked: the test closes it itself
-    const inventory = await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [GatedHandler] });
+    const inventory = await startService({
+      name: 'inventory-service',
+      dbUrl: env.urls.inventory,
+      brokerUrl: env.urls.broker,
+      entities: [ReservationRow],
+      providers: [GatedHandler],
+    });
     const id = randomUUID();
     await orders.create(id, 'chair');
     await waitFor(() => GatedHandler.events.includes('started'));
@@ -82,7 +93,13 @@ describe('lifecycle', () => {
   });
 
   it('refuses a listener on a request-scoped provider at startup', async () => {
-    const starting = startService({ name: 'scoped-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [RequestScopedHandler] });
+    const starting = startService({
+      name: 'scoped-service',
+      dbUrl: env.urls.inventory,
+      brokerUrl: env.urls.broker,
+      entities: [ReservationRow],
+      providers: [RequestScopedHandler],
+    });
     await expect(starting).rejects.toThrow(InvalidListenerError);
     await expect(starting).rejects.toThrow(/RequestScopedHandler\.reserve.*request-scoped/);
   });
@@ -90,7 +107,14 @@ describe('lifecycle', () => {
   it('a @TransactionalMessage inside a user @Transactional() joins it: sent only if the outer transaction commits', async () => {
     // a long check-back timeout: only the end of the outer transaction can resolve the halves in time
     const app = env.track(
-      await startService({ name: 'checkout-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService, Checkout], herald: { transactionTimeout: 600_000 } }),
+      await startService({
+        name: 'checkout-service',
+        dbUrl: env.urls.order,
+        brokerUrl: env.urls.broker,
+        entities: [OrderRow],
+        providers: [OrderService, Checkout],
+        herald: { transactionTimeout: 600_000 },
+      }),
     );
     const admin = (await env.admin()).admin;
     const kept = randomUUID();

@@ -63,8 +63,18 @@ class SecondInventoryListener {
 
 describe('@MessageListener options and duties', () => {
   it('orderly: one message group is applied in send order', async () => {
-    const app = env.track(await startService({ name: 'steps-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [Steps] }));
-    env.track(await startService({ name: 'steps-consumer', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [OrderedSteps] }));
+    const app = env.track(
+      await startService({ name: 'steps-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [Steps] }),
+    );
+    env.track(
+      await startService({
+        name: 'steps-consumer',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [OrderedSteps],
+      }),
+    );
     const orderId = randomUUID();
     for (let seq = 1; seq <= 12; seq += 1) await app.get(Steps).record(orderId, seq);
     await waitFor(() => OrderedSteps.seen.length === 12);
@@ -72,19 +82,47 @@ describe('@MessageListener options and duties', () => {
   });
 
   it('sql: a listener gets only the messages whose properties match', async () => {
-    const app = env.track(await startService({ name: 'regional-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [RegionalOrders] }));
-    env.track(await startService({ name: 'eu-desk-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [EuropeanDesk] }));
-    for (const [id, region] of [['o1', 'us'], ['o2', 'eu'], ['o3', 'apac'], ['o4', 'eu']]) await app.get(RegionalOrders).place(id, region);
+    const app = env.track(
+      await startService({ name: 'regional-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [RegionalOrders] }),
+    );
+    env.track(
+      await startService({
+        name: 'eu-desk-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [EuropeanDesk],
+      }),
+    );
+    for (const [id, region] of [
+      ['o1', 'us'],
+      ['o2', 'eu'],
+      ['o3', 'apac'],
+      ['o4', 'eu'],
+    ])
+      await app.get(RegionalOrders).place(id, region);
     await waitFor(async () => (await (await env.admin()).admin.groupProgress('eu-desk')).every((q) => q.lag === 0) && EuropeanDesk.seen.length >= 2);
     expect(EuropeanDesk.seen.sort()).toEqual(['o2', 'o4']);
   });
 
   it('a provider discovered twice (an alias) is registered once: one consumer, one message per call', async () => {
     const app = env.track(
-      await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService, { provide: 'ORDERS_ALIAS', useExisting: OrderService }] }),
+      await startService({
+        name: 'order-service',
+        dbUrl: env.urls.order,
+        brokerUrl: env.urls.broker,
+        entities: [OrderRow],
+        providers: [OrderService, { provide: 'ORDERS_ALIAS', useExisting: OrderService }],
+      }),
     );
     env.track(
-      await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers, { provide: 'HANDLERS_ALIAS', useExisting: InventoryHandlers }] }),
+      await startService({
+        name: 'inventory-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [InventoryHandlers, { provide: 'HANDLERS_ALIAS', useExisting: InventoryHandlers }],
+      }),
     );
     const id = randomUUID();
     await app.get<OrderService>('ORDERS_ALIAS').create(id, 'twice-found');
@@ -95,23 +133,48 @@ describe('@MessageListener options and duties', () => {
   });
 
   it('refuses two listeners in one consumer group', async () => {
-    const starting = startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers, SecondInventoryListener] });
+    const starting = startService({
+      name: 'inventory-service',
+      dbUrl: env.urls.inventory,
+      brokerUrl: env.urls.broker,
+      entities: [ReservationRow],
+      providers: [InventoryHandlers, SecondInventoryListener],
+    });
     await expect(starting).rejects.toThrow(InvalidListenerError);
     await expect(starting).rejects.toThrow(/consumer group "inventory" already has a listener \(InventoryHandlers\.reserve\)/);
   });
 
   it('a per-topic checker override answers for its topic; other topics use the transaction log', async () => {
     const app = env.track(
-      await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService], herald: { checkers: { 'legacy-orders': () => 'COMMIT' } } }),
+      await startService({
+        name: 'order-service',
+        dbUrl: env.urls.order,
+        brokerUrl: env.urls.broker,
+        entities: [OrderRow],
+        providers: [OrderService],
+        herald: { checkers: { 'legacy-orders': () => 'COMMIT' } },
+      }),
     );
     const checker = app.get(TransactionLogChecker);
-    const view = { msgId: 'm-1', body: Buffer.alloc(0), keys: [], properties: {}, queueId: 0, queueOffset: 0, bornAt: new Date(), storedAt: new Date(), reconsumeTimes: 0 };
+    const view = {
+      msgId: 'm-1',
+      body: Buffer.alloc(0),
+      keys: [],
+      properties: {},
+      queueId: 0,
+      queueOffset: 0,
+      bornAt: new Date(),
+      storedAt: new Date(),
+      reconsumeTimes: 0,
+    };
     const transactionId = randomUUID();
     expect(await checker.check({ ...view, topic: 'legacy-orders', transactionId })).toBe('COMMIT');
     expect(await env.query('order', 'SELECT 1 FROM herald_local.transaction_log WHERE transaction_id = $1', [transactionId])).toEqual([]);
     // unknown to the log: the marker wins
     expect(await checker.check({ ...view, topic: 'orders', transactionId })).toBe('ROLLBACK');
-    expect(await env.query('order', 'SELECT state FROM herald_local.transaction_log WHERE transaction_id = $1', [transactionId])).toEqual([{ state: 'ROLLED_BACK' }]);
+    expect(await env.query('order', 'SELECT state FROM herald_local.transaction_log WHERE transaction_id = $1', [transactionId])).toEqual([
+      { state: 'ROLLED_BACK' },
+    ]);
   });
 
   it('retention deletes old transaction-log rows of resolved halves, and inbox rows once the broker no longer holds the message', async () => {
@@ -126,8 +189,28 @@ describe('@MessageListener options and duties', () => {
       maxReconsumeTimes: 2,
       broker: { retention: 1, retentionCheckInterval: 10, runRetention: false },
     };
-    const orders = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService], herald })).get(OrderService);
-    env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers], herald }));
+    const orders = env
+      .track(
+        await startService({
+          name: 'order-service',
+          dbUrl: env.urls.order,
+          brokerUrl: env.urls.broker,
+          entities: [OrderRow],
+          providers: [OrderService],
+          herald,
+        }),
+      )
+      .get(OrderService);
+    env.track(
+      await startService({
+        name: 'inventory-service',
+        dbUrl: env.urls.inventory,
+        brokerUrl: env.urls.broker,
+        entities: [ReservationRow],
+        providers: [InventoryHandlers],
+        herald,
+      }),
+    );
     const id = randomUUID();
     await orders.create(id, 'clock');
     const [sent] = await (await env.admin()).admin.queryMessagesByKey('orders', id);
@@ -135,7 +218,15 @@ describe('@MessageListener options and duties', () => {
     // the half is resolved: its log row goes once old enough
     await waitFor(async () => (await env.query('order', 'SELECT 1 FROM herald_local.transaction_log WHERE msg_id = $1', [sent.msgId])).length === 0);
     // the inbox row is as old, but the broker still holds the message (a rewind could deliver it again): it stays
-    await waitFor(async () => (await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE msg_id = $1 AND applied_at < clock_timestamp() - interval '2 seconds'", [sent.msgId])).length === 1, { what: 'an inbox row past its retention' });
+    await waitFor(
+      async () =>
+        (
+          await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE msg_id = $1 AND applied_at < clock_timestamp() - interval '2 seconds'", [
+            sent.msgId,
+          ])
+        ).length === 1,
+      { what: 'an inbox row past its retention' },
+    );
     // the broker's own retention removes the message; then the inbox row may go
     const expirer = await Broker.connect({ connectionString: env.urls.broker, retention: 1, runScheduler: false, runRetention: false });
     try {
@@ -144,7 +235,9 @@ describe('@MessageListener options and duties', () => {
       await expirer.close();
     }
     expect(await (await env.admin()).admin.storedMessageIds([sent.msgId])).toEqual([]);
-    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 0, { what: 'the inbox row deleted' });
+    await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM herald_local.inbox WHERE msg_id = $1', [sent.msgId])).length === 0, {
+      what: 'the inbox row deleted',
+    });
     // the business rows stay
     expect(await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).toHaveLength(1);
   });

@@ -49,7 +49,9 @@ function janitor(db: string, brokerUrl: string): Promise<TestingModule> {
 
 /** Until every log row of `db` is older than the janitor's retention (300 ms), then one retention pass. */
 async function runRetention(app: TestingModule, db: string): Promise<void> {
-  await waitFor(async () => (await env.query(db, "SELECT 1 FROM herald_local.transaction_log WHERE created_at >= now() - interval '400 milliseconds'")).length === 0);
+  await waitFor(
+    async () => (await env.query(db, "SELECT 1 FROM herald_local.transaction_log WHERE created_at >= now() - interval '400 milliseconds'")).length === 0,
+  );
   await app.get(HeraldRuntime).cleanUp();
 }
 
@@ -121,10 +123,13 @@ describe('transaction-log retention never turns a commit into a rollback', () =>
     Logger.overrideLogger(capture);
     try {
       const admin = (await env.admin()).admin;
-      const parked = await waitFor(async () => (await admin.listHalfMessages({ group: 'orders-c', state: 'parked' })).find((h) => h.transactionId === transactionId), {
-        timeoutMs: 15_000,
-        what: 'the half parked',
-      });
+      const parked = await waitFor(
+        async () => (await admin.listHalfMessages({ group: 'orders-c', state: 'parked' })).find((h) => h.transactionId === transactionId),
+        {
+          timeoutMs: 15_000,
+          what: 'the half parked',
+        },
+      );
       expect(parked.transactionId).toBe(transactionId);
       expect(await admin.queryMessagesByKey('orders', id)).toEqual([]);
       expect(await env.query('orderC', 'SELECT id FROM orders WHERE id = $1', [id])).toEqual([{ id }]);

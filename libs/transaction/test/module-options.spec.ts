@@ -20,7 +20,11 @@ class BadTopic {
 
 function orderModule(herald: DynamicModule, providers: Provider[] = [OrderService]): TestingModuleBuilder {
   return Test.createTestingModule({
-    imports: [TypeOrmModule.forRoot({ type: 'postgres', url: env.urls.order, entities: [OrderRow], synchronize: true }), TypeOrmModule.forFeature([OrderRow]), herald],
+    imports: [
+      TypeOrmModule.forRoot({ type: 'postgres', url: env.urls.order, entities: [OrderRow], synchronize: true }),
+      TypeOrmModule.forFeature([OrderRow]),
+      herald,
+    ],
     providers,
   });
 }
@@ -70,7 +74,10 @@ describe('HeraldModule options', () => {
 
   it('refuses a @TransactionalMessage with a bad topic name at startup', async () => {
     const moduleRef = await orderModule(forRoot({}), [BadTopic]).compile();
-    const error = await moduleRef.init().then(() => null, (e: unknown) => e);
+    const error = await moduleRef.init().then(
+      () => null,
+      (e: unknown) => e,
+    );
     await moduleRef.close();
     expect(error).toBeInstanceOf(InvalidListenerError);
     expect(String(error)).toMatch(/BadTopic\.send/);

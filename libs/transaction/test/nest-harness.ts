@@ -14,6 +14,7 @@ export interface ServiceSpec {
   name: string;
   dbUrl: string;
   brokerUrl: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM types entity classes as Function
   entities: Function[];
   providers: Provider[];
   /** Herald options on top of the harness's; `broker` is merged into the broker options, not swapped for them. */

@@ -30,7 +30,12 @@ describe('retention options are checked against each other at startup', () => {
     ['an inboxRetention shorter than the broker keeps messages', { inboxRetention: 3 * DAY }, 'inboxRetention', /259200000/],
     ['a broker retention longer than the inbox', { broker: { connectionString: 'postgres://localhost/herald', retention: 10 * DAY } }, 'retention', /inbox/i],
     ['retries outliving the inbox', { maxReconsumeTimes: 100, inboxRetention: 5 * DAY }, 'inboxRetention', /retr/i],
-    ['a log retention within the check-back window widened by the clock tolerance', { transactionTimeout: 1_000, checkInterval: 1_000, maxChecks: 1, retention: 2_500, clockTolerance: 1_000, inboxRetention: 7 * DAY }, 'retention', /check-back window/],
+    [
+      'a log retention within the check-back window widened by the clock tolerance',
+      { transactionTimeout: 1_000, checkInterval: 1_000, maxChecks: 1, retention: 2_500, clockTolerance: 1_000, inboxRetention: 7 * DAY },
+      'retention',
+      /check-back window/,
+    ],
     ['a negative clock tolerance', { clockTolerance: -1 }, 'clockTolerance', /integer/],
   ])('refuses %s, naming the field', (_, options, field, message) => {
     const error = refusal(options);
@@ -45,7 +50,14 @@ describe('retention options are checked against each other at startup', () => {
   });
 
   it("refuses at startup a listener whose own maxReconsumeTimes keeps retries beyond the inbox's retention", async () => {
-    const starting = startService({ name: 'patient-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [PatientHandler], herald: { broker: { delayLevels: DEFAULT_DELAY_LEVELS } } });
+    const starting = startService({
+      name: 'patient-service',
+      dbUrl: env.urls.inventory,
+      brokerUrl: env.urls.broker,
+      entities: [ReservationRow],
+      providers: [PatientHandler],
+      herald: { broker: { delayLevels: DEFAULT_DELAY_LEVELS } },
+    });
     await expect(starting).rejects.toThrow(InvalidListenerError);
     await expect(starting).rejects.toThrow(/PatientHandler\.reserve.*inboxRetention/);
   });

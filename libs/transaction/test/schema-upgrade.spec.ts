@@ -11,7 +11,11 @@ async function migrateFirstReleaseOnly(url: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const connection = { query: async (sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as unknown[] }), escapeIdentifier, release: () => undefined };
+    const connection = {
+      query: async (sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as unknown[] }),
+      escapeIdentifier,
+      release: () => undefined,
+    };
     await migrate({ connect: async () => connection }, 'herald_local', loadMigrations(join(__dirname, '../src/store/migrations')).slice(0, 1));
   } finally {
     await client.end();
@@ -22,14 +26,30 @@ describe('upgrading the service schema', () => {
   it('keeps existing log and inbox rows and sets each horizon to the earlier of its oldest row and `now - retention`', async () => {
     await migrateFirstReleaseOnly(env.urls.order);
     // rows an earlier release wrote: anything older than them may have been deleted by age
-    await env.query('order', "INSERT INTO herald_local.transaction_log (transaction_id, state, topic, created_at) VALUES ('old-tx', 'COMMITTED', 'orders', now() - interval '2 days')");
+    await env.query(
+      'order',
+      "INSERT INTO herald_local.transaction_log (transaction_id, state, topic, created_at) VALUES ('old-tx', 'COMMITTED', 'orders', now() - interval '2 days')",
+    );
     // the broker still holds this one's message, so retention keeps its row however old
     const broker = await env.admin();
     await broker.admin.createTopic('orders');
     const { msgId } = await broker.producer({ group: 'upgrade-test' }).send({ topic: 'orders', body: 'x' });
-    await env.query('order', "INSERT INTO herald_local.inbox (consumer_group, msg_id, topic, applied_at) VALUES ('g', $1, 'orders', now() - interval '10 days')", [msgId]);
+    await env.query(
+      'order',
+      "INSERT INTO herald_local.inbox (consumer_group, msg_id, topic, applied_at) VALUES ('g', $1, 'orders', now() - interval '10 days')",
+      [msgId],
+    );
 
-    env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService], herald: { retention: 4 * 86_400_000 } }));
+    env.track(
+      await startService({
+        name: 'order-service',
+        dbUrl: env.urls.order,
+        brokerUrl: env.urls.broker,
+        entities: [OrderRow],
+        providers: [OrderService],
+        herald: { retention: 4 * 86_400_000 },
+      }),
+    );
     expect(await env.query('order', 'SELECT state FROM herald_local.transaction_log')).toEqual([{ state: 'COMMITTED' }]);
     expect(await env.query('order', 'SELECT state FROM herald_local.inbox')).toEqual([{ state: 'APPLIED' }]);
     const [horizons] = await env.query<{ log_days: number; inbox_days: number }>(

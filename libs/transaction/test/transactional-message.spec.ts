@@ -6,8 +6,18 @@ import { startService, useServiceDatabases } from './nest-harness';
 const env = useServiceDatabases('order', 'inventory');
 
 async function startBoth(): Promise<{ orders: OrderService }> {
-  const orderApp = env.track(await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }));
-  env.track(await startService({ name: 'inventory-service', dbUrl: env.urls.inventory, brokerUrl: env.urls.broker, entities: [ReservationRow], providers: [InventoryHandlers] }));
+  const orderApp = env.track(
+    await startService({ name: 'order-service', dbUrl: env.urls.order, brokerUrl: env.urls.broker, entities: [OrderRow], providers: [OrderService] }),
+  );
+  env.track(
+    await startService({
+      name: 'inventory-service',
+      dbUrl: env.urls.inventory,
+      brokerUrl: env.urls.broker,
+      entities: [ReservationRow],
+      providers: [InventoryHandlers],
+    }),
+  );
   return { orders: orderApp.get(OrderService) };
 }
 
@@ -24,10 +34,13 @@ describe('@TransactionalMessage → @MessageListener', () => {
     await waitFor(async () => (await reservation()).length > 0, { what: 'order applied' });
     const admin = await env.admin();
     // "once" only holds when nothing is left to deliver: a second copy would still be in the lag
-    await waitFor(async () => {
-      const progress = await admin.admin.groupProgress('inventory');
-      return progress.length > 0 && progress.every((q) => q.lag === 0);
-    }, { what: 'inventory drained' });
+    await waitFor(
+      async () => {
+        const progress = await admin.admin.groupProgress('inventory');
+        return progress.length > 0 && progress.every((q) => q.lag === 0);
+      },
+      { what: 'inventory drained' },
+    );
     const messages = await admin.admin.queryMessagesByKey('orders', id);
     expect(messages).toHaveLength(1);
     const [message] = messages;

@@ -10,7 +10,10 @@ export class StockReconciler extends Reconciler {
   protected readonly status = 'PENDING';
   protected readonly logger = new Logger('Inventory');
 
-  constructor(private readonly stock: StockService, orderUrl: string | null) {
+  constructor(
+    private readonly stock: StockService,
+    orderUrl: string | null,
+  ) {
     super(orderUrl);
   }
 

@@ -9,12 +9,22 @@ import { OrderDecision, Stock, StockMovement } from './stock.entity';
 /** The events inventory sends; called inside the listener's transaction, so they commit with its writes. */
 @Injectable()
 export class StockEvents {
-  @TransactionalMessage({ topic: INVENTORY_EVENTS, tag: 'StockReserved', keys: (e: StockReserved) => [e.orderId], messageGroup: (e: StockReserved) => e.orderId })
+  @TransactionalMessage({
+    topic: INVENTORY_EVENTS,
+    tag: 'StockReserved',
+    keys: (e: StockReserved) => [e.orderId],
+    messageGroup: (e: StockReserved) => e.orderId,
+  })
   async reserved(event: StockReserved): Promise<StockReserved> {
     return event;
   }
 
-  @TransactionalMessage({ topic: INVENTORY_EVENTS, tag: 'StockRejected', keys: (e: StockRejected) => [e.orderId], messageGroup: (e: StockRejected) => e.orderId })
+  @TransactionalMessage({
+    topic: INVENTORY_EVENTS,
+    tag: 'StockRejected',
+    keys: (e: StockRejected) => [e.orderId],
+    messageGroup: (e: StockRejected) => e.orderId,
+  })
   async rejected(event: StockRejected): Promise<StockRejected> {
     return event;
   }
@@ -51,7 +61,12 @@ export class StockService {
       return 'REJECTED';
     }
     for (const [sku, qty] of wanted) {
-      await this.stock.createQueryBuilder().update(Stock).set({ available: () => 'available - :qty', reserved: () => 'reserved + :qty' }).where('sku = :sku', { sku, qty }).execute();
+      await this.stock
+        .createQueryBuilder()
+        .update(Stock)
+        .set({ available: () => 'available - :qty', reserved: () => 'reserved + :qty' })
+        .where('sku = :sku', { sku, qty })
+        .execute();
       await this.movements.insert({ orderId: order.orderId, sku, qty });
     }
     await this.decisions.insert({ orderId: order.orderId, decision: 'RESERVED', reason: null });

@@ -10,7 +10,10 @@ export class ShipmentsReconciler extends Reconciler {
   protected readonly status = 'CONFIRMED';
   protected readonly logger = new Logger('Logistics');
 
-  constructor(private readonly shipments: ShipmentsService, orderUrl: string | null) {
+  constructor(
+    private readonly shipments: ShipmentsService,
+    orderUrl: string | null,
+  ) {
     super(orderUrl);
   }
 

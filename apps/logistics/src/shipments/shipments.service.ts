@@ -20,7 +20,12 @@ export class ShipmentsService {
     return true;
   }
 
-  @TransactionalMessage({ topic: LOGISTICS_EVENTS, tag: 'ShipmentCreated', keys: (e: ShipmentCreated) => [e.orderId], messageGroup: (e: ShipmentCreated) => e.orderId })
+  @TransactionalMessage({
+    topic: LOGISTICS_EVENTS,
+    tag: 'ShipmentCreated',
+    keys: (e: ShipmentCreated) => [e.orderId],
+    messageGroup: (e: ShipmentCreated) => e.orderId,
+  })
   async created(orderId: string, source: string): Promise<ShipmentCreated> {
     const shipmentId = randomUUID();
     const carrier = CARRIERS[orderId.charCodeAt(0) % CARRIERS.length];

@@ -43,7 +43,12 @@ export class OrdersService {
   }
 
   async stats(): Promise<Record<OrderStatus, number>> {
-    const rows = await this.orders.createQueryBuilder('o').select('o.status', 'status').addSelect('count(*)::int', 'count').groupBy('o.status').getRawMany<{ status: OrderStatus; count: number }>();
+    const rows = await this.orders
+      .createQueryBuilder('o')
+      .select('o.status', 'status')
+      .addSelect('count(*)::int', 'count')
+      .groupBy('o.status')
+      .getRawMany<{ status: OrderStatus; count: number }>();
     const stats: Record<OrderStatus, number> = { PENDING: 0, CONFIRMED: 0, CANCELLED: 0, SHIPPED: 0 };
     for (const row of rows) stats[row.status] = row.count;
     return stats;

@@ -326,7 +326,10 @@ export class PushConsumer {
           byKey.get(queueKey(row.topic, row.queue_id))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }),
       );
       if (wanted.length > 0) {
-        bodies = await fetchBodies(this.ctx.pool, wanted.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.queue_offset) })));
+        bodies = await fetchBodies(
+          this.ctx.pool,
+          wanted.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.queue_offset) })),
+        );
       }
     } catch (error) {
       this.ctx.options.logger.log('warn', 'pull failed; retrying', { group: this.group, error: errorText(error) });
@@ -375,9 +378,7 @@ export class PushConsumer {
     // Commits are fenced by the server: commitOffsets stores an offset only while this
     // member still holds the queue's lock (nobody else consumed it meanwhile), even if
     // its lease lapsed; dispatches are fenced here, by the client lease (see pump).
-    const changed = queues
-      .map((queue) => ({ queue, offset: queue.offsetToCommit() }))
-      .filter(({ queue, offset }) => offset > queue.committedOffset);
+    const changed = queues.map((queue) => ({ queue, offset: queue.offsetToCommit() })).filter(({ queue, offset }) => offset > queue.committedOffset);
     for (const { queue } of changed) this.dirty.delete(queue);
     if (changed.length === 0) return;
     try {

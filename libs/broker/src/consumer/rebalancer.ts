@@ -147,7 +147,12 @@ export class Rebalancer {
     const adopted = granted instanceof Set ? wanted.filter((q) => granted.has(queueKey(q.topic, q.queueId))) : granted;
     if (adopted.length === 0 || !this.hooks.active()) return;
     const { consumeTimestamp } = this.settings;
-    const offsets = await startOffsets(pool, this.settings.broadcastOffsetsKey ?? this.group, adopted, consumeTimestamp === null ? null : { at: consumeTimestamp });
+    const offsets = await startOffsets(
+      pool,
+      this.settings.broadcastOffsetsKey ?? this.group,
+      adopted,
+      consumeTimestamp === null ? null : { at: consumeTimestamp },
+    );
     if (this.hooks.active()) this.hooks.adopt(offsets, broadcasting ? Number.POSITIVE_INFINITY : claimSentAt + this.clientLease());
   }
 

@@ -107,9 +107,12 @@ export class SimpleConsumer {
   private async pop(max: number, invisibleMs: number, awaitMs: number): Promise<ReceivedMessage[]> {
     const deadline = Date.now() + awaitMs;
     const signal = new WakeSignal();
-    const unsubscribe = awaitMs > 0 ? this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => {
-      if (topic === '*' || this.topics.includes(topic)) signal.wake();
-    }) : null;
+    const unsubscribe =
+      awaitMs > 0
+        ? this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => {
+            if (topic === '*' || this.topics.includes(topic)) signal.wake();
+          })
+        : null;
     try {
       for (;;) {
         const rows = await popMessages(this.ctx.pool, {
@@ -194,7 +197,12 @@ export class SimpleConsumer {
       Array.from({ length: counts.get(topic) ?? 0 }, (_, queueId) => ({
         topic,
         queueId,
-        start: topic === retryTopicOf(this.group) ? ('FIRST_OFFSET' as const) : this.consumeFromWhere === 'LAST_OFFSET' ? ('TIMESTAMP' as const) : ('FIRST_OFFSET' as const),
+        start:
+          topic === retryTopicOf(this.group)
+            ? ('FIRST_OFFSET' as const)
+            : this.consumeFromWhere === 'LAST_OFFSET'
+              ? ('TIMESTAMP' as const)
+              : ('FIRST_OFFSET' as const),
       })),
     );
     await startOffsets(this.ctx.pool, this.group, queues, { agoMs: Math.ceil(performance.now() - this.createdAt) + 1 });

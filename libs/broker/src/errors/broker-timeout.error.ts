@@ -8,7 +8,11 @@ export type TimeoutKind = 'connect' | 'statement' | 'lock' | 'query';
  * from the server (client-side query timeout). Nothing was committed by it.
  */
 export class BrokerTimeoutError extends HeraldError {
-  constructor(readonly operation: string, readonly kind: TimeoutKind, cause: unknown) {
+  constructor(
+    readonly operation: string,
+    readonly kind: TimeoutKind,
+    cause: unknown,
+  ) {
     super('BROKER_TIMEOUT', `Broker store timed out during ${operation} (${kind} timeout)`, { operation, kind }, { cause });
   }
 }

@@ -5,7 +5,11 @@ import { HeraldError } from './herald.error';
  * this send was queued; retry later. `limit` names the bound that was hit.
  */
 export class SendQueueFullError extends HeraldError {
-  constructor(readonly limit: 'maxPendingSends' | 'maxPendingBytes', readonly pending: number, readonly max: number) {
+  constructor(
+    readonly limit: 'maxPendingSends' | 'maxPendingBytes',
+    readonly pending: number,
+    readonly max: number,
+  ) {
     super('SEND_QUEUE_FULL', `Too many sends waiting for the broker store: ${pending} pending, ${limit} is ${max}`, { limit, pending, max });
   }
 }

@@ -75,9 +75,7 @@ function evaluate(node: FilterNode, input: FilterInput): Truth {
       const value = operandValue(node.operand, input);
       const low = operandValue(node.low, input);
       const high = operandValue(node.high, input);
-      return node.negated
-        ? or(compare('<', value, low), () => compare('>', value, high))
-        : and(compare('>=', value, low), () => compare('<=', value, high));
+      return node.negated ? or(compare('<', value, low), () => compare('>', value, high)) : and(compare('>=', value, low), () => compare('<=', value, high));
     }
     case 'in': {
       const value = operandValue(node.operand, input);

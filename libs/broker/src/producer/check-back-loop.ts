@@ -81,7 +81,13 @@ export class CheckBackLoop {
     while (!this.stopped) {
       let sleep = pollInterval;
       try {
-        const claimed = await claimDueHalves(this.ctx.producerPool, this.options.group, this.clientId, this.options.checkTimeout + this.ctx.options.sessionTimeout, CLAIM_BATCH);
+        const claimed = await claimDueHalves(
+          this.ctx.producerPool,
+          this.options.group,
+          this.clientId,
+          this.options.checkTimeout + this.ctx.options.sessionTimeout,
+          CLAIM_BATCH,
+        );
         if (claimed.length > 0) await this.checkAll(claimed);
         if (claimed.length === CLAIM_BATCH) continue;
         const next = await nextHalfDue(this.ctx.producerPool, this.options.group);
@@ -135,7 +141,11 @@ export class CheckBackLoop {
       ]);
       return answer === 'COMMIT' || answer === 'ROLLBACK' ? answer : 'UNKNOWN';
     } catch (error) {
-      this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', { group: this.options.group, transactionId: half.transaction_id, error: errorText(error) });
+      this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', {
+        group: this.options.group,
+        transactionId: half.transaction_id,
+        error: errorText(error),
+      });
       return 'UNKNOWN';
     } finally {
       clearTimeout(timer);

@@ -27,7 +27,10 @@ export class Producer {
   private readonly roundRobin = new Map<string, number>();
 
   /** @internal use `broker.producer(...)` */
-  constructor(private readonly ctx: BrokerContext, options: ProducerOptions) {
+  constructor(
+    private readonly ctx: BrokerContext,
+    options: ProducerOptions,
+  ) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
     if (!isValidGroupName(options.group)) {
       throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');

@@ -92,7 +92,10 @@ export class TransactionProducer {
   private loop: CheckBackLoop | null = null;
 
   /** @internal use `broker.transactionProducer(...)` */
-  constructor(private readonly ctx: BrokerContext, options: TransactionProducerOptions) {
+  constructor(
+    private readonly ctx: BrokerContext,
+    options: TransactionProducerOptions,
+  ) {
     this.options = resolveOptions(options);
     this.group = this.options.group;
     this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
@@ -182,4 +185,3 @@ export class TransactionProducer {
     return next;
   }
 }
-

@@ -54,10 +54,7 @@ export async function deleteTopicRows(db: Db, name: string): Promise<boolean> {
 }
 
 export async function registerGroup(db: Db, group: string, model: string): Promise<void> {
-  await db.query('INSERT INTO consumer_groups (group_name, model) VALUES ($1, $2) ON CONFLICT (group_name) DO NOTHING', [
-    group,
-    model,
-  ]);
+  await db.query('INSERT INTO consumer_groups (group_name, model) VALUES ($1, $2) ON CONFLICT (group_name) DO NOTHING', [group, model]);
 }
 
 export async function groupExists(db: Db, group: string): Promise<boolean> {

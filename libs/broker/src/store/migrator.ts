@@ -62,10 +62,7 @@ export async function migrate(pool: { connect(): Promise<MigrationConnection> },
         try {
           await client.query(`SET LOCAL search_path TO ${ident}`);
           await client.query(migration.sql);
-          await client.query(`INSERT INTO ${ident}.schema_migrations (version, name) VALUES ($1, $2)`, [
-            migration.version,
-            migration.name,
-          ]);
+          await client.query(`INSERT INTO ${ident}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK');

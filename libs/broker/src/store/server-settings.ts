@@ -26,6 +26,8 @@ export async function checkServerSettings(db: Db, logger: BrokerLogger): Promise
   }
   const skewMs = Math.round(Date.now() - row.db_ms);
   if (Math.abs(skewMs) > 1_000) {
-    logger.log('warn', 'this host\'s clock differs from the broker database\'s; stored times and the instants you pass are read on the database clock', { skewMs });
+    logger.log('warn', "this host's clock differs from the broker database's; stored times and the instants you pass are read on the database clock", {
+      skewMs,
+    });
   }
 }

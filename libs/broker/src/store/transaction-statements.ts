@@ -51,7 +51,14 @@ export interface ResolveResult {
 
 /** Commits or rolls back halves in one broker transaction (one round trip for many ids). */
 export async function resolveHalves(db: Db, ids: readonly string[], outcome: 'COMMIT' | 'ROLLBACK', by: string): Promise<ResolveResult[]> {
-  const { rows } = await db.query<{ transaction_id: string; status: ResolveStatus; msg_id: string | null; topic: string | null; queue_id: number | null; queue_offset: string | null }>({
+  const { rows } = await db.query<{
+    transaction_id: string;
+    status: ResolveStatus;
+    msg_id: string | null;
+    topic: string | null;
+    queue_id: number | null;
+    queue_offset: string | null;
+  }>({
     name: 'herald_resolve_halves',
     text: 'SELECT transaction_id, status, msg_id, topic, queue_id, queue_offset FROM resolve_halves($1::text[], $2, $3)',
     values: [ids, outcome, by],

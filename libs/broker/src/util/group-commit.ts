@@ -60,6 +60,7 @@ export class GroupCommit<I, R> {
     try {
       bytes = this.admit(items);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- admit() throws SendQueueFullError; passed on as it is
       return Promise.reject(error);
     }
     this.waitingItems += items.length;
@@ -78,6 +79,7 @@ export class GroupCommit<I, R> {
         },
         reject: (error) => {
           settle();
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the flush's own failure, passed on to its callers as it is
           reject(error);
         },
       });

@@ -7,7 +7,7 @@
 const KEY = Symbol.for('herald.liveResources');
 type Registry = Map<object, string>;
 const holder = globalThis as unknown as Record<symbol, Registry | undefined>;
-const live: Registry = (holder[KEY] ??= new Map());
+const live: Registry = (holder[KEY] ??= new Map<object, string>());
 
 export function trackResource(owner: object, description: string): void {
   live.set(owner, description);

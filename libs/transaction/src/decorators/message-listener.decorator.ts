@@ -28,5 +28,4 @@ export interface MessageListenerOptions {
  * transaction that also records `(group, msgId)` in the inbox: duplicates are skipped,
  * a throw rolls back and retries on the broker's schedule.
  */
-export const MessageListener = (options: MessageListenerOptions): MethodDecorator =>
-  SetMetadata(MESSAGE_LISTENER_METADATA, options);
+export const MessageListener = (options: MessageListenerOptions): MethodDecorator => SetMetadata(MESSAGE_LISTENER_METADATA, options);

@@ -26,5 +26,4 @@ export interface TransactionalMessageOptions {
  * Runs the method in a local transaction and sends its result as a message exactly
  * when that transaction commits (half message, transaction log, check-back).
  */
-export const TransactionalMessage = (options: TransactionalMessageOptions): MethodDecorator =>
-  SetMetadata(TRANSACTIONAL_MESSAGE_METADATA, options);
+export const TransactionalMessage = (options: TransactionalMessageOptions): MethodDecorator => SetMetadata(TRANSACTIONAL_MESSAGE_METADATA, options);

@@ -2,7 +2,10 @@ import { HeraldError } from '@herald/broker';
 
 /** A @MessageListener or @TransactionalMessage cannot be registered as declared. */
 export class InvalidListenerError extends HeraldError {
-  constructor(readonly handler: string, reason: string) {
+  constructor(
+    readonly handler: string,
+    reason: string,
+  ) {
     super('INVALID_HANDLER', `Cannot register ${handler}: ${reason}`, { handler, reason });
   }
 }

@@ -6,7 +6,11 @@ import { HeraldError } from '@herald/broker';
  * The local transaction was rolled back and no message was sent.
  */
 export class TransactionCheckedBackError extends HeraldError {
-  constructor(readonly transactionId: string, readonly topic: string, cause: unknown) {
+  constructor(
+    readonly transactionId: string,
+    readonly topic: string,
+    cause: unknown,
+  ) {
     super(
       'TRANSACTION_CHECKED_BACK',
       `Transaction ${transactionId} (topic "${topic}") was rolled back: a check-back resolved it before the local transaction ` +

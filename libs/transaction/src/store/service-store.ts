@@ -48,7 +48,11 @@ export class ServiceStore {
   private readonly horizon: string;
 
   /** `clockTolerance`: ms by which a half's or message's time is moved back before it is compared with a horizon. */
-  constructor(private readonly dataSource: DataSource, private readonly schema: string, private readonly clockTolerance: number) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly schema: string,
+    private readonly clockTolerance: number,
+  ) {
     this.log = `${escapeIdentifier(schema)}.transaction_log`;
     this.inbox = `${escapeIdentifier(schema)}.inbox`;
     this.horizon = `${escapeIdentifier(schema)}.retention_horizon`;
@@ -100,7 +104,7 @@ export class ServiceStore {
    * Without a horizon row at all, every half counts as past it.
    */
   async claimForCheck(transactionId: string, topic: string, msgId: string, halfTime: Date | null): Promise<CheckClaim> {
-    const [claim] = (await this.dataSource.query(
+    const [claim] = await this.dataSource.query<{ younger: boolean; claimed: boolean }[]>(
       `WITH horizon AS (
          SELECT $4::timestamptz IS NULL OR $4::timestamptz - make_interval(secs => $5 / 1000.0) > log_horizon AS younger FROM ${this.horizon}
        ), marker AS (
@@ -110,9 +114,9 @@ export class ServiceStore {
        )
        SELECT younger, EXISTS (SELECT 1 FROM marker) AS claimed FROM horizon`,
       [transactionId, topic, msgId, halfTime, this.clockTolerance],
-    )) as { younger: boolean; claimed: boolean }[];
+    );
     if (claim?.claimed === true) return 'ROLLED_BACK';
-    const rows = (await this.dataSource.query(`SELECT state FROM ${this.log} WHERE transaction_id = $1`, [transactionId])) as { state: LogState }[];
+    const rows = await this.dataSource.query<{ state: LogState }[]>(`SELECT state FROM ${this.log} WHERE transaction_id = $1`, [transactionId]);
     if (rows.length > 0) return rows[0].state;
     return claim?.younger === true ? null : 'PAST_HORIZON';
   }
@@ -124,40 +128,40 @@ export class ServiceStore {
    * DUPLICATE, unless an operator RELEASED it, which applies it now.
    */
   async claimInbox(tx: Queryable, group: string, msgId: string, topic: string, storedAt: Date): Promise<InboxClaim> {
-    const rows = (await tx.query(
+    const rows = await tx.query<{ state: 'APPLIED' | 'REFUSED' }[]>(
       `INSERT INTO ${this.inbox} (consumer_group, msg_id, topic, state)
        SELECT $1, $2, $3, CASE WHEN coalesce($4::timestamptz - make_interval(secs => $5 / 1000.0) > (SELECT inbox_horizon FROM ${this.horizon}), false)
                                THEN 'APPLIED' ELSE 'REFUSED' END
        ON CONFLICT (consumer_group, msg_id) DO UPDATE SET state = 'APPLIED', applied_at = clock_timestamp() WHERE ${this.inbox}.state = 'RELEASED'
        RETURNING state`,
       [group, msgId, topic, storedAt, this.clockTolerance],
-    )) as { state: 'APPLIED' | 'REFUSED' }[];
+    );
     if (rows.length === 0) return 'DUPLICATE';
     return rows[0].state === 'APPLIED' ? 'APPLY' : 'REFUSED';
   }
 
   /** Up to `limit` log rows older than `retentionMs` (database clock), oldest first, after `after`. */
   async expiredLogRows(retentionMs: number, limit: number, after: RetentionCursor<string> | null): Promise<ExpiredRows<string>> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ transaction_id: string; at: string }[]>(
       `SELECT transaction_id, created_at::text AS at FROM ${this.log}
        WHERE created_at < now() - make_interval(secs => $1 / 1000.0)
          AND ($3::text IS NULL OR (created_at, transaction_id) > ($3::timestamptz, $4::text))
        ORDER BY created_at, transaction_id LIMIT $2`,
       [retentionMs, limit, after?.at ?? null, after?.key ?? null],
-    )) as { transaction_id: string; at: string }[];
+    );
     const last = rows.at(-1);
     return { keys: rows.map((row) => row.transaction_id), next: rows.length === limit && last ? { at: last.at, key: last.transaction_id } : null };
   }
 
   /** Up to `limit` inbox rows older than `retentionMs` (database clock), oldest first, after `after`. */
   async expiredInboxRows(retentionMs: number, limit: number, after: RetentionCursor<InboxKey> | null): Promise<ExpiredRows<InboxKey>> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ consumer_group: string; msg_id: string; at: string }[]>(
       `SELECT consumer_group, msg_id, applied_at::text AS at FROM ${this.inbox}
        WHERE applied_at < now() - make_interval(secs => $1 / 1000.0)
          AND ($3::text IS NULL OR (applied_at, consumer_group, msg_id) > ($3::timestamptz, $4::text, $5::text))
        ORDER BY applied_at, consumer_group, msg_id LIMIT $2`,
       [retentionMs, limit, after?.at ?? null, after?.key.group ?? null, after?.key.msgId ?? null],
-    )) as { consumer_group: string; msg_id: string; at: string }[];
+    );
     const last = rows.at(-1);
     return {
       keys: rows.map((row) => ({ group: row.consumer_group, msgId: row.msg_id })),
@@ -168,27 +172,27 @@ export class ServiceStore {
   /** Deletes these log rows and raises the log horizon to the newest of them, in one statement. */
   async deleteLogRows(transactionIds: string[]): Promise<number> {
     if (transactionIds.length === 0) return 0;
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ deleted: number }[]>(
       `WITH gone AS (DELETE FROM ${this.log} WHERE transaction_id = ANY ($1::text[]) RETURNING created_at),
             raised AS (UPDATE ${this.horizon} SET log_horizon = greatest(log_horizon, (SELECT max(created_at) FROM gone))
                        WHERE EXISTS (SELECT 1 FROM gone))
        SELECT count(*)::int AS deleted FROM gone`,
       [transactionIds],
-    )) as { deleted: number }[];
+    );
     return rows[0]?.deleted ?? 0;
   }
 
   /** Deletes these inbox rows and raises the inbox horizon to the newest of them, in one statement. */
   async deleteInboxRows(keys: InboxKey[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ deleted: number }[]>(
       `WITH gone AS (DELETE FROM ${this.inbox} i USING unnest($1::text[], $2::text[]) AS k (consumer_group, msg_id)
                      WHERE i.consumer_group = k.consumer_group AND i.msg_id = k.msg_id RETURNING i.applied_at),
             raised AS (UPDATE ${this.horizon} SET inbox_horizon = greatest(inbox_horizon, (SELECT max(applied_at) FROM gone))
                        WHERE EXISTS (SELECT 1 FROM gone))
        SELECT count(*)::int AS deleted FROM gone`,
       [keys.map((key) => key.group), keys.map((key) => key.msgId)],
-    )) as { deleted: number }[];
+    );
     return rows[0]?.deleted ?? 0;
   }
 }
