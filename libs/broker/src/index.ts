@@ -1,22 +1,21 @@
 export { Broker } from './broker';
-export { BrokerOptions, DEFAULT_DELAY_LEVELS, intOption, boolOption } from './broker-options';
-export { Producer, ProducerOptions } from './producer/producer';
-export {
-  TransactionProducer,
-  TransactionProducerOptions,
-  TransactionChecker,
-  TransactionResolution,
-  HalfReceipt,
-  PreparedHalf,
-} from './producer/transaction-producer';
+export { DEFAULT_DELAY_LEVELS, intOption, boolOption } from './broker-options';
+export type { BrokerOptions } from './broker-options';
+export { Producer } from './producer/producer';
+export type { ProducerOptions } from './producer/producer';
+export { TransactionProducer } from './producer/transaction-producer';
+export type { TransactionProducerOptions, TransactionChecker, TransactionResolution, HalfReceipt, PreparedHalf } from './producer/transaction-producer';
 export { PushConsumer } from './consumer/push-consumer';
-export { SimpleConsumer, SimpleConsumerOptions, ReceiveOptions, ReceivedMessage } from './consumer/simple-consumer';
-export { PushConsumerOptions, MessageHandler, ConsumeResult, ConsumeFromWhere, SubscriptionExpression } from './consumer/push-consumer-options';
-export { Admin, TopicInfo, QueueProgress, GroupMember, DeliveryTrace } from './admin/admin';
-export { HalfMessageInfo, TransactionStats } from './admin/transaction-admin';
-export { Message, MessageView, SendReceipt } from './message';
+export { SimpleConsumer } from './consumer/simple-consumer';
+export type { SimpleConsumerOptions, ReceiveOptions, ReceivedMessage } from './consumer/simple-consumer';
+export type { PushConsumerOptions, MessageHandler, ConsumeResult, ConsumeFromWhere, SubscriptionExpression } from './consumer/push-consumer-options';
+export { Admin } from './admin/admin';
+export type { TopicInfo, QueueProgress, GroupMember, DeliveryTrace } from './admin/admin';
+export type { HalfMessageInfo, TransactionStats } from './admin/transaction-admin';
+export type { Message, MessageView, SendReceipt } from './message';
 export { MESSAGE_LIMITS } from './message-validation';
-export { BrokerLogger, ConsoleLogger, LogLevel, LogFields, errorText } from './logger';
+export { ConsoleLogger, errorText } from './logger';
+export type { BrokerLogger, LogLevel, LogFields } from './logger';
 export { HeraldError } from './errors/herald.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';
 export { InvalidTopicNameError } from './errors/invalid-topic-name.error';
@@ -33,7 +32,9 @@ export { InvalidReceiptHandleError } from './errors/invalid-receipt-handle.error
 export { TransactionNotFoundError } from './errors/transaction-not-found.error';
 export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
 export { retryTopicOf, dlqTopicOf, assertUserTopicName, isValidGroupName } from './topic-name';
-export { migrate, loadMigrations, Migration, MigrationConnection } from './store/migrator';
+export { migrate, loadMigrations } from './store/migrator';
+export type { Migration, MigrationConnection } from './store/migrator';
 export { BatchTooLargeError } from './errors/batch-too-large.error';
 export { SendQueueFullError } from './errors/send-queue-full.error';
-export { BrokerTimeoutError, TimeoutKind } from './errors/broker-timeout.error';
+export { BrokerTimeoutError } from './errors/broker-timeout.error';
+export type { TimeoutKind } from './errors/broker-timeout.error';

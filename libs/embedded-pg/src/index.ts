@@ -1,4 +1,6 @@
-export { EmbeddedServer, EmbeddedServerOptions } from './embedded-server';
+export { EmbeddedServer } from './embedded-server';
+export type { EmbeddedServerOptions } from './embedded-server';
 export { freePort } from './free-port';
-export { openDevPostgres, DevPostgres, databaseUrl, recreateDatabase } from './dev-postgres';
+export { openDevPostgres, databaseUrl, recreateDatabase } from './dev-postgres';
+export type { DevPostgres } from './dev-postgres';
 export { PostgresUserAccessError, assertPostgresUserCanReach } from './postgres-user-access';

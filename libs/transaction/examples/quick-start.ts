@@ -5,7 +5,8 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { Column, Entity, PrimaryGeneratedColumn, PrimaryColumn, Repository } from 'typeorm';
-import { HeraldModule, MessageContext, MessageListener, TransactionalMessage } from '@herald/transaction';
+import { HeraldModule, MessageListener, TransactionalMessage } from '@herald/transaction';
+import type { MessageContext } from '@herald/transaction';
 
 const { BROKER_URL, ORDER_DB, INVENTORY_DB } = process.env as Record<string, string>;
 

@@ -6,7 +6,8 @@ import { Repository } from 'typeorm';
 import { MessageListener, TransactionalMessage, TransactionCheckedBackError, TransactionLogChecker } from '@herald/transaction';
 import type { TransactionResolution } from '@herald/broker';
 import { waitFor } from '../../../test/support/wait-for';
-import { OrderCreated, OrderRow, ReservationRow } from './fixtures/order-inventory';
+import { OrderRow, ReservationRow } from './fixtures/order-inventory';
+import type { OrderCreated } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 
 /** Two topics whose log-row insert the test can hold: after the row is written, or before. */

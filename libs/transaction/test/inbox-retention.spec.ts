@@ -4,9 +4,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { Broker } from '@herald/broker';
-import { HeraldRuntime, MessageContext, MessageListener } from '@herald/transaction';
+import { HeraldRuntime, MessageListener } from '@herald/transaction';
+import type { MessageContext } from '@herald/transaction';
 import { waitFor } from '../../../test/support/wait-for';
-import { OrderCreated, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
+import { OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
+import type { OrderCreated } from './fixtures/order-inventory';
 import { ServiceSpec, startService, useServiceDatabases } from './nest-harness';
 
 // 'stray' is a second, empty broker database: a service instance pointed at the wrong broker

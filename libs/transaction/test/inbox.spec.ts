@@ -2,7 +2,8 @@ import { ConsoleLogger, Injectable, Logger, LoggerService } from '@nestjs/common
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { MessageContext, MessageListener } from '@herald/transaction';
+import { MessageListener } from '@herald/transaction';
+import type { MessageContext } from '@herald/transaction';
 import { waitFor } from '../../../test/support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';

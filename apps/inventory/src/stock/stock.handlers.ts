@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { MessageContext, MessageListener } from '@herald/transaction';
-import { ORDER_EVENTS, OrderCreated } from '../../../shared/src/contracts';
+import { MessageListener } from '@herald/transaction';
+import type { MessageContext } from '@herald/transaction';
+import { ORDER_EVENTS } from '../../../shared/src/contracts';
+import type { OrderCreated } from '../../../shared/src/contracts';
 import { StockService } from './stock.service';
 
 @Injectable()

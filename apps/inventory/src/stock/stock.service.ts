@@ -2,7 +2,8 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { TransactionalMessage } from '@herald/transaction';
-import { INVENTORY_EVENTS, OrderCreated, StockRejected, StockReserved } from '../../../shared/src/contracts';
+import { INVENTORY_EVENTS, OrderCreated } from '../../../shared/src/contracts';
+import type { StockRejected, StockReserved } from '../../../shared/src/contracts';
 import { Faults } from '../../../shared/src/faults';
 import { OrderDecision, Stock, StockMovement } from './stock.entity';
 

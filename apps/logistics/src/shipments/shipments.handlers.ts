@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { MessageContext, MessageListener } from '@herald/transaction';
-import { INVENTORY_EVENTS, StockReserved } from '../../../shared/src/contracts';
+import { MessageListener } from '@herald/transaction';
+import type { MessageContext } from '@herald/transaction';
+import { INVENTORY_EVENTS } from '../../../shared/src/contracts';
+import type { StockReserved } from '../../../shared/src/contracts';
 import { ShipmentsService } from './shipments.service';
 
 @Injectable()

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { MessageContext, MessageListener } from '@herald/transaction';
-import { INVENTORY_EVENTS, LOGISTICS_EVENTS, ShipmentCreated, StockRejected, StockReserved } from '../../../shared/src/contracts';
+import { MessageListener } from '@herald/transaction';
+import type { MessageContext } from '@herald/transaction';
+import { INVENTORY_EVENTS, LOGISTICS_EVENTS, StockRejected, StockReserved } from '../../../shared/src/contracts';
+import type { ShipmentCreated } from '../../../shared/src/contracts';
 import { OrdersService } from './orders.service';
 
 /** The order service's side of the flow: stock decisions and shipments move its orders. */
