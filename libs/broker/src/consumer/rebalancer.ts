@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { topicQueueCounts } from '../store/admin-statements';
-import { claimQueues, heartbeat, QueueOffset, renewQueueLocks, StartPosition, startOffsets } from '../store/statements';
+import { claimQueues, heartbeat, renewQueueLocks, startOffsets } from '../store/group-statements';
+import type { QueueOffset, StartPosition } from '../store/group-statements';
 import { allocateAveragely } from './allocate';
 import type { ProcessQueue } from './process-queue';
 

@@ -6,7 +6,8 @@ import { InvalidReceiptHandleError } from '../errors/invalid-receipt-handle.erro
 import type { MessageView } from '../message';
 import { registerGroup, topicQueueCounts } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
-import { popMessages, settleReceipt, startOffsets } from '../store/statements';
+import { startOffsets } from '../store/group-statements';
+import { popMessages, settleReceipt } from '../store/statements';
 import { assertUserTopicName, dlqTopicOf, isValidGroupName, retryTopicOf } from '../topic-name';
 import { guard } from '../errors/store-errors';
 import { textProblem } from '../util/text';
