@@ -1,5 +1,6 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
+import { settleWithin } from '../util/settle-within';
 import { MessageRow, toMessageView } from '../store/rows';
 import type { ProcessQueue } from './process-queue';
 import type { MessageHandler } from './push-consumer-options';
@@ -110,14 +111,7 @@ export class MessageDispatcher {
     this.stopped = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.handlers]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settleWithin([...this.handlers], timeoutMs);
     // handlers still out after the wait are left to themselves: nothing times them out any more
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;

@@ -11,6 +11,7 @@ import { fetchBodies, pullMessages } from '../store/statements';
 import type { PulledRow } from '../store/statements';
 import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { trackResource, untrackResource } from '../util/resources';
+import { settleWithin } from '../util/settle-within';
 import { WakeSignal } from '../util/wake-signal';
 import { MessageDispatcher } from './message-dispatcher';
 import { ProcessQueue } from './process-queue';
@@ -168,7 +169,7 @@ export class PushConsumer {
     const deadline = performance.now() + this.options.shutdownTimeout;
     for (const queue of [...this.queues.values()]) this.drop(queue, false);
     await this.dispatcher.stop(this.options.shutdownTimeout);
-    const drained = await this.settle([...this.drops], Math.max(0, deadline - performance.now()));
+    const drained = await settleWithin([...this.drops], Math.max(0, deadline - performance.now()));
     if (!drained) {
       this.ctx.options.logger.log('warn', 'shutdown timed out; leaving the group with work unfinished (it will be delivered again)', {
         group: this.group,
@@ -190,17 +191,6 @@ export class PushConsumer {
     this.state = 'stopped';
     untrackResource(this);
     this.onStopped(this);
-  }
-
-  /** True if every promise settled within `timeoutMs`. */
-  private async settle(promises: Promise<void>[], timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const done = await Promise.race([Promise.allSettled(promises).then(() => true), timeout]);
-    clearTimeout(timer);
-    return done;
   }
 
   /**
