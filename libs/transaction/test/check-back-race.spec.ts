@@ -140,13 +140,7 @@ describe('check-back racing a slow local transaction (latches, no sleeps)', () =
     const admin = (await env.admin()).admin;
     await waitFor(async () => (await env.query('receiver', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).length > 0, { what: 'order applied' });
     // a second message (or a redelivery) would still be in the group's lag when the first row appears
-    await waitFor(
-      async () => {
-        const progress = await admin.groupProgress('race-receiver');
-        return progress.length > 0 && progress.every((q) => q.lag === 0);
-      },
-      { what: 'race-receiver drained' },
-    );
+    await env.drained('race-receiver');
     const messages = await admin.queryMessagesByKey('race-after', id);
     expect(messages).toHaveLength(1);
     expect(await env.query('receiver', 'SELECT "msgId", applied FROM reservations WHERE "orderId" = $1', [id])).toEqual([

@@ -47,13 +47,7 @@ describe('crash between the local commit and the broker commit', () => {
       env.query('inventory', 'SELECT applied, "msgId" FROM reservations WHERE "orderId" = $1', [id]);
     await waitFor(async () => (await reservation()).length > 0, { timeoutMs: 30_000, what: 'order applied' });
     // "once" only holds when nothing is left to deliver: a second copy would still be in the lag
-    await waitFor(
-      async () => {
-        const progress = await admin.groupProgress('inventory');
-        return progress.length > 0 && progress.every((q) => q.lag === 0);
-      },
-      { what: 'inventory drained' },
-    );
+    await env.drained('inventory');
     expect(await admin.listHalfMessages({ group: 'order-service' })).toEqual([]);
     const messages = await admin.queryMessagesByKey('orders', id);
     expect(messages).toHaveLength(1);

@@ -78,11 +78,6 @@ async function applied(db: string, id: string): Promise<number> {
   return rows[0]?.applied ?? 0;
 }
 
-async function caughtUp(group: string): Promise<void> {
-  const admin = (await env.admin()).admin;
-  await waitFor(async () => (await admin.groupProgress(group)).every((q) => q.lag === 0), { what: `${group} caught up` });
-}
-
 /** Until every inbox row of `db` is older than the 1 s inbox retention, then one retention pass. */
 async function runRetention(app: TestingModule, db: string): Promise<void> {
   await waitFor(async () => (await env.query(db, "SELECT 1 FROM herald_local.inbox WHERE applied_at >= now() - interval '1100 milliseconds'")).length === 0, {
@@ -96,7 +91,7 @@ async function rewind(app: TestingModule, db: string, group: string, providers: 
   await env.close(app);
   await (await env.admin()).admin.resetOffset(group, 'orders', 0);
   const restarted = await inventory(db, providers);
-  await caughtUp(group);
+  await env.drained(group);
   return restarted;
 }
 
@@ -107,7 +102,7 @@ describe('inbox retention and redeliveries', () => {
     const id = randomUUID();
     await orders.create(id, 'lamp');
     await waitFor(async () => (await applied('inventoryA', id)) === 1);
-    await caughtUp('inventory-a');
+    await env.drained('inventory-a');
     await runRetention(app, 'inventoryA');
 
     const restarted = await rewind(app, 'inventoryA', 'inventory-a', [InventoryA]);
@@ -131,7 +126,7 @@ describe('inbox retention and redeliveries', () => {
     const id = randomUUID();
     await orders.create(id, 'desk');
     await waitFor(async () => (await applied('inventoryB', id)) === 1);
-    await caughtUp('inventory-b');
+    await env.drained('inventory-b');
     const [{ msgId }] = await env.query<{ msgId: string }>('inventoryB', 'SELECT "msgId" FROM reservations WHERE "orderId" = $1', [id]);
 
     // an instance pointed at a broker that never held the message: its retention pass deletes the inbox row
@@ -146,7 +141,7 @@ describe('inbox retention and redeliveries', () => {
     // after the testing module compiled: each compile installs Nest's TestingLogger
     Logger.overrideLogger(capture);
     try {
-      await caughtUp('inventory-b');
+      await env.drained('inventory-b');
       expect(await applied('inventoryB', id)).toBe(1);
       expect(await env.query('inventoryB', 'SELECT state FROM herald_local.inbox WHERE consumer_group = $1 AND msg_id = $2', ['inventory-b', msgId])).toEqual([
         { state: 'REFUSED' },

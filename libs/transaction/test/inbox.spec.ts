@@ -47,7 +47,7 @@ describe('@MessageListener inbox', () => {
     await orders.create(id, 'lamp');
     await waitFor(async () => (await env.query('inventory', 'SELECT 1 FROM reservations WHERE "orderId" = $1', [id])).length === 1);
     const admin = (await env.admin()).admin;
-    await waitFor(async () => (await admin.groupProgress('inventory')).every((q) => q.lag === 0));
+    await env.drained('inventory');
     await inventory.close();
 
     // rewind the group: every message of the topic is delivered again
@@ -63,7 +63,7 @@ describe('@MessageListener inbox', () => {
         providers: [InventoryHandlers],
       }),
     );
-    await waitFor(async () => (await admin.groupProgress('inventory')).every((q) => q.lag === 0));
+    await env.drained('inventory');
     expect(await env.query('inventory', 'SELECT applied FROM reservations WHERE "orderId" = $1', [id])).toEqual([{ applied: 1 }]);
     expect(await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE consumer_group = 'inventory'")).toHaveLength(1);
   });

@@ -2,6 +2,7 @@ import type { ModuleMetadata, Provider } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Client } from 'pg';
+import { waitFor } from '../../../test/support/wait-for';
 import { Broker, BrokerOptions } from '@herald/broker';
 import { HeraldModule, HeraldModuleOptions } from '@herald/transaction';
 import { createTestDatabase } from '../../../test/support/test-database';
@@ -57,6 +58,8 @@ export function useServiceDatabases(...names: string[]): {
   /** Closes a tracked app now (it is not closed again after the test). */
   close: (app: TestingModule) => Promise<void>;
   admin: () => Promise<Broker>;
+  /** Waits until `group` has progress on its queues and nothing left to deliver (lag 0 everywhere). */
+  drained: (group: string, timeoutMs?: number) => Promise<void>;
   query: <T>(service: string, sql: string, params?: unknown[]) => Promise<T[]>;
 } {
   const urls: Record<string, string> = {};
@@ -77,6 +80,10 @@ export function useServiceDatabases(...names: string[]): {
     await adminBroker?.close();
     for (const drop of drops) await drop();
   });
+  const adminConnection = async (): Promise<Broker> => {
+    adminBroker ??= await Broker.connect({ connectionString: urls.broker, runScheduler: false, runRetention: false });
+    return adminBroker;
+  };
   return {
     urls,
     track: (app) => {
@@ -89,9 +96,16 @@ export function useServiceDatabases(...names: string[]): {
       await app.close();
     },
     /** A broker connection for assertions (no scheduler or retention of its own). */
-    admin: async () => {
-      adminBroker ??= await Broker.connect({ connectionString: urls.broker, runScheduler: false, runRetention: false });
-      return adminBroker;
+    admin: adminConnection,
+    drained: async (group, timeoutMs) => {
+      const { admin } = await adminConnection();
+      await waitFor(
+        async () => {
+          const progress = await admin.groupProgress(group);
+          return progress.length > 0 && progress.every((q) => q.lag === 0);
+        },
+        { timeoutMs, what: `${group} drained` },
+      );
     },
     query: async <T>(service: string, sql: string, params: unknown[] = []) => {
       const client = new Client({ connectionString: urls[service] });

@@ -34,13 +34,7 @@ describe('@TransactionalMessage → @MessageListener', () => {
     await waitFor(async () => (await reservation()).length > 0, { what: 'order applied' });
     const admin = await env.admin();
     // "once" only holds when nothing is left to deliver: a second copy would still be in the lag
-    await waitFor(
-      async () => {
-        const progress = await admin.admin.groupProgress('inventory');
-        return progress.length > 0 && progress.every((q) => q.lag === 0);
-      },
-      { what: 'inventory drained' },
-    );
+    await env.drained('inventory');
     const messages = await admin.admin.queryMessagesByKey('orders', id);
     expect(messages).toHaveLength(1);
     const [message] = messages;
