@@ -28,11 +28,6 @@ module.exports = {
       testMatch: ['**/*.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', ...NEST_SPECS],
       transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
-      moduleNameMapper: {
-        '^@herald/broker$': '<rootDir>/libs/broker/src/index.ts',
-        '^@herald/embedded-pg$': '<rootDir>/libs/embedded-pg/src/index.ts',
-        '^@herald/transaction$': '<rootDir>/libs/transaction/src/index.ts',
-      },
       testTimeout: 60_000,
     },
     {

@@ -9,9 +9,9 @@
  *   npm run bench -- --reps 5 --n 50000 --out /tmp/results
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { databaseUrl, openDevPostgres, recreateDatabase } from '@herald/embedded-pg';
+import { databaseUrl, openDevPostgres, recreateDatabase } from '@herald/testing';
 import { LongSnapshotResult, LongSnapshotSizes, longSnapshot } from './long-snapshot';
 import { batchSends, decoratedSends, drain, live, LiveResult, ScenarioSizes, singleSends, transactionalSends } from './scenarios';
 import { formatNumber, formatSummary, Summary, summarize } from './stats';
@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const snapshotSizes: LongSnapshotSizes = { windowMs: snapshotMs, sliceMs: quick ? Math.max(1, Math.round(snapshotMs / 10)) : 1_000 };
   if (!Number.isInteger(reps) || reps < 1 || !Number.isInteger(sizes.n) || sizes.n < 1) throw new Error('--reps and --n must be positive integers');
   if (!Number.isInteger(snapshotMs) || snapshotMs < 1) throw new Error('--snapshot-ms must be a positive integer');
-  const outDir = resolve(values.out ?? join(__dirname, 'results'));
+  // bench/results of the checkout, whether this runs as bench/run.ts or as dist/bench/run.js
+  const outDir = resolve(values.out ?? join(__dirname, __dirname.includes(`${sep}dist${sep}`) ? '../../bench' : '.', 'results'));
 
   const postgres = await openDevPostgres();
   const server = postgres.server ? `embedded PostgreSQL on 127.0.0.1:${postgres.server.port}` : 'DATABASE_URL';

@@ -8,7 +8,7 @@ import { adminUrl } from './support/test-env';
 describe('benchmark suite (smoke)', () => {
   it('runs a tiny quick pass of every system and writes its JSON report', async () => {
     const out = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-    const child = ChildScript.start('bench/run.ts', { DATABASE_URL: adminUrl() }, ['--quick', '--n', '500', '--out', out]);
+    const child = ChildScript.start('dist/bench/run.js', { DATABASE_URL: adminUrl() }, ['--quick', '--n', '500', '--out', out]);
     try {
       await child.waitForLine(/^Wrote /, 120_000);
       expect({ exit: (await child.exited).code, stderr: child.stderrTail }).toMatchObject({ exit: 0 });

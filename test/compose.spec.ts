@@ -61,11 +61,15 @@ describe('docker-compose.yml matches the apps', () => {
 
   it.each(Object.entries(SERVICES))('%s: command, environment, ports, health check and start order', (name, port) => {
     const service = compose.services[name];
+    // compiled JavaScript, no TypeScript hook: `node [--enable-source-maps] dist/apps/<name>/src/main.js`
+    expect(service.command?.[0]).toBe('node');
+    expect(service.command?.slice(1, -1).every((flag) => flag === '--enable-source-maps')).toBe(true);
     const entry = service.command?.at(-1) ?? '';
-    expect(entry).toBe(`apps/${name}/src/main.ts`);
-    expect(existsSync(join(ROOT, entry))).toBe(true);
+    expect(entry).toBe(`dist/apps/${name}/src/main.js`);
+    const source = entry.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+    expect(existsSync(join(ROOT, source))).toBe(true);
     // the service reads its port from the default in main.ts or PORT
-    expect(readFileSync(join(ROOT, entry), 'utf8')).toContain(`readServiceConfig(${port})`);
+    expect(readFileSync(join(ROOT, source), 'utf8')).toContain(`readServiceConfig(${port})`);
     const env = service.environment ?? {};
     for (const key of Object.keys(env)) expect(CONFIG_ENV).toContain(key);
     expect(env.PORT).toBe(String(port));
@@ -91,11 +95,35 @@ describe('docker-compose.yml matches the apps', () => {
     expect(roles).not.toContain(new URL(compose.services.order.environment?.BROKER_URL ?? '').username);
   });
 
-  it('the Dockerfile installs from the lockfile on Node 20+ and copies what the services run', () => {
+  describe('the Dockerfile', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    expect(Number(/^FROM node:(\d+)/m.exec(dockerfile)?.[1])).toBeGreaterThanOrEqual(20);
-    expect(dockerfile).toMatch(/COPY package.json package-lock.json/);
-    expect(dockerfile).toMatch(/RUN npm ci/);
-    for (const path of ['apps', 'libs', 'tsconfig.json', '.swcrc']) expect(dockerfile).toContain(path);
+    const stages = dockerfile.split(/^(?=FROM )/m).filter((stage) => stage.startsWith('FROM '));
+    const runtime = stages.at(-1) ?? '';
+    const build = stages.find((stage) => /^FROM \S+ AS build$/m.test(stage)) ?? '';
+
+    it('is multi-stage: a build stage compiles the apps from the lockfile', () => {
+      expect(stages.length).toBeGreaterThanOrEqual(2);
+      for (const stage of stages) expect(Number(/^FROM node:(\d+)/.exec(stage)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(build).toMatch(/COPY package.json package-lock.json/);
+      expect(build).toMatch(/^RUN npm ci\b/m);
+      expect(build).toMatch(/^RUN npx tsc -b tsconfig.apps.json$/m);
+    });
+
+    it('runs compiled JavaScript with production dependencies only, as a non-root user, with no TypeScript hook', () => {
+      expect(runtime).toMatch(/^RUN npm ci --omit=dev\b/m);
+      expect(runtime).not.toMatch(/^RUN .*\b(tsc|build)\b/m);
+      expect(dockerfile).not.toMatch(/swc-node|ts-node|tsx|--loader|--import/);
+      const user = /^USER (\S+)$/m.exec(runtime)?.[1];
+      expect(user).toBeDefined();
+      expect(['root', '0']).not.toContain(user);
+      const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)?.[1] ?? '[]') as string[];
+      expect(cmd[0]).toBe('node');
+      expect(cmd.at(-1)).toMatch(/^dist\/apps\/\w+\/src\/main\.js$/);
+      // every compose service's entry point is copied from the build stage, with the packages' dist and migrations
+      const copied = [...runtime.matchAll(/^COPY --from=build \/app\/(\S+) (\S+)$/gm)].map((m) => m[2]);
+      for (const name of Object.keys(SERVICES)) expect(copied).toContain(`dist/apps/${name}`);
+      for (const lib of ['broker', 'transaction']) for (const dir of ['dist', 'migrations']) expect(copied).toContain(`libs/${lib}/${dir}`);
+      expect(copied).toContain('dist/apps/shared');
+    });
   });
 });

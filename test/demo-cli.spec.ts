@@ -4,9 +4,9 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..');
 
 function demo(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', '@swc-node/register', 'apps/demo/src/main.ts', ...args], {
+  const result = spawnSync(process.execPath, ['dist/apps/demo/src/main.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+    env: process.env,
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -50,9 +50,9 @@ describe('sample service configuration', () => {
     [{ DATABASE_URL: 'postgres://x/y', BROKER_URL: 'postgres://x/z', ADMIN_TOKEN: 'secret' }, /ADMIN_TOKEN must be 16 to 256 printable characters/],
   ])('the order service refuses %j before it connects anywhere', (env, message) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DATABASE_URL|BROKER_URL|PORT|FAULT|ADMIN_TOKEN)/.test(key)));
-    const result = spawnSync(process.execPath, ['-r', '@swc-node/register', 'apps/order/src/main.ts'], {
+    const result = spawnSync(process.execPath, ['dist/apps/order/src/main.js'], {
       cwd: ROOT,
-      env: { ...clean, ...env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+      env: { ...clean, ...env },
       encoding: 'utf8',
       timeout: 60_000,
     });

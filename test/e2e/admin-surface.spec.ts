@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { databaseUrl, freePort, recreateDatabase } from '@herald/embedded-pg';
+import { databaseUrl, freePort, recreateDatabase } from '@herald/testing';
 import { ServiceName, ServiceProcess } from '../../apps/demo/src/service-process';
 import { PrivatePostgres } from '../support/private-postgres';
 import { adminUrl } from '../support/test-env';

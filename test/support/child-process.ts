@@ -4,7 +4,10 @@ import { createInterface } from 'node:readline';
 
 const ROOT = resolve(__dirname, '../..');
 
-/** A TypeScript script running as a real child process (through @swc-node/register). */
+/**
+ * A script running as a real child process: compiled JavaScript (`dist/…`) as is, a
+ * TypeScript test fixture or example through the test runner's @swc-node/register.
+ */
 export class ChildScript {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -24,7 +27,8 @@ export class ChildScript {
 
   /** Starts `script` (a path relative to the repository root) with extra environment variables and arguments. */
   static start(script: string, env: Record<string, string> = {}, args: string[] = []): ChildScript {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, script), ...args], {
+    const loader = script.endsWith('.ts') ? ['-r', '@swc-node/register'] : ['--enable-source-maps'];
+    const child = spawn(process.execPath, [...loader, resolve(ROOT, script), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
-import { migrate } from '../../libs/broker/src/store/migrator';
-import { databaseUrl, EmbeddedServer, recreateDatabase } from '../../libs/embedded-pg/src';
+import { migrate } from '@herald/broker';
+import { databaseUrl, EmbeddedServer, recreateDatabase } from '@herald/testing';
 import { TEMPLATE_DATABASE, TEST_ADMIN_URL_ENV } from './test-env';
 
 declare global {

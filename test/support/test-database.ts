@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { databaseUrl } from '../../libs/embedded-pg/src/dev-postgres';
+import { databaseUrl } from '@herald/testing';
 import { adminUrl, TEMPLATE_DATABASE } from './test-env';
 
 async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@
  * a retry on the decaying schedule and a dead-lettered message.
  */
 import { Broker, ConsoleLogger, dlqTopicOf, MessageView } from '@herald/broker';
-import { openDevPostgres } from '@herald/embedded-pg';
+import { openDevPostgres } from '@herald/testing';
 
 const say = (text: string): void => console.log(text);
 const step = (n: number, title: string): void => say(`\n${n}. ${title}`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Broker, ConsoleLogger } from '@herald/broker';
-import { databaseUrl, recreateDatabase } from '@herald/embedded-pg';
+import { databaseUrl, recreateDatabase } from '@herald/testing';
 import { ServiceName, ServiceProcess } from './service-process';
 
 export interface ClusterOptions {

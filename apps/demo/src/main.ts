@@ -8,7 +8,7 @@
  *   npm start -- --keep-running       leave the services up afterwards and print their URLs
  */
 import { parseArgs } from 'node:util';
-import { openDevPostgres } from '@herald/embedded-pg';
+import { openDevPostgres } from '@herald/testing';
 import { SampleApi } from './api';
 import { Cluster } from './cluster';
 import { checkBack, decoupling, DemoContext, finalReport, normalFlow, peakShaving, retryPersistence } from './scenarios';

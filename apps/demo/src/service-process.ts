@@ -1,14 +1,23 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const ROOT = resolve(__dirname, '../../..');
+/** The repository (or image) root: the nearest folder above this file with a package-lock.json. */
+export const ROOT = findRoot(__dirname);
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package-lock.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package-lock.json above ${from}`);
+  }
+}
 
 export type ServiceName = 'order' | 'inventory' | 'logistics';
 
 /**
- * One sample service as a real child process (TypeScript through @swc-node/register),
- * restartable on the same port. Its output lines are kept and offered to a watcher.
+ * One sample service as a real child process (its compiled `dist/apps/<name>/src/main.js`,
+ * built by `npm run build`), restartable on the same port. Its output lines are kept and offered to a watcher.
  */
 export class ServiceProcess {
   private child: ChildProcess | null = null;
@@ -30,9 +39,9 @@ export class ServiceProcess {
   /** Starts the process and resolves once it listens; rejects with its last output if it exits first. */
   async start(): Promise<void> {
     if (this.child) return;
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', resolve(ROOT, `apps/${this.name}/src/main.ts`)], {
+    const child = spawn(process.execPath, ['--enable-source-maps', resolve(ROOT, `dist/apps/${this.name}/src/main.js`)], {
       cwd: ROOT,
-      env: { ...process.env, ...this.env, PORT: String(this.port), SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json') },
+      env: { ...process.env, ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -1,4 +1,5 @@
-import { InvalidFilterExpressionError } from '@herald/broker';
+// White-box tests of internals, from the source (the package's public surface is tested through its name).
+import { InvalidFilterExpressionError } from '../src/errors/invalid-filter-expression.error';
 import { allocateAveragely } from '../src/consumer/allocate';
 import { ProcessQueue } from '../src/consumer/process-queue';
 import { parseTagExpression } from '../src/consumer/tag-expression';

@@ -1,4 +1,5 @@
-import { InvalidFilterExpressionError } from '@herald/broker';
+// White-box tests of internals, from the source (the package's public surface is tested through its name).
+import { InvalidFilterExpressionError } from '../src/errors/invalid-filter-expression.error';
 import { SqlFilter } from '../src/filter/sql-filter';
 
 const props = { region: 'eu', amount: '150', vip: 'true', name: "O'Brien", empty: '' };

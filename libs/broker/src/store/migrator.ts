@@ -17,7 +17,8 @@ export interface MigrationConnection {
   release(): void;
 }
 
-const MIGRATIONS_DIR = join(__dirname, 'migrations');
+// The package's migrations/ folder: two levels up from both src/store and dist/store.
+const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');
 
 /** Reads the numbered `NNN_name.sql` files of a migrations folder, in order. */
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {

@@ -36,7 +36,8 @@ export interface ExpiredRows<K> {
 /** Something TypeORM can run SQL on: the DataSource, or the EntityManager of a transaction. */
 type Queryable = Pick<EntityManager, 'query'>;
 
-const MIGRATIONS = loadMigrations(join(__dirname, 'migrations'));
+// The package's migrations/ folder: two levels up from both src/store and dist/store.
+const MIGRATIONS = loadMigrations(join(__dirname, '..', '..', 'migrations'));
 
 /**
  * The transaction log and the inbox in the service's own database. Every statement
