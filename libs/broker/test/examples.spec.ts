@@ -1,9 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ChildScript } from '../../../test/support/child-process';
 import { useTestDatabase } from '../../../test/support/test-database';
 
 const db = useTestDatabase();
 
 describe('documentation examples', () => {
+  it("the README's API block is libs/broker/examples/quick-start.ts, the file this suite runs", () => {
+    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+    const example = readFileSync(join(__dirname, '../examples/quick-start.ts'), 'utf8');
+    const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+    expect(blocks).toContain(example);
+  });
+
   it('the README quick start runs and its consumer receives the message', async () => {
     const child = ChildScript.start('libs/broker/examples/quick-start.ts', { BROKER_URL: db.url });
     try {

