@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createTestDatabase } from './support/test-database';
+import { npmFreeEnv } from './support/npm-free-env';
 
 /**
  * No Docker engine here: this carries out the Dockerfile's runtime stage by hand, instruction by
@@ -16,8 +17,6 @@ const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const runtime = dockerfile.split(/^(?=FROM )/m).at(-1) ?? '';
 /** The image's `node` user does not exist on this machine; `nobody` is as unprivileged. */
 const UNPRIVILEGED = ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
-
-const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
 
 describe("the Dockerfile's runtime stage, carried out without Docker", () => {
   const image = mkdtempSync(join(tmpdir(), 'herald-image-'));
@@ -43,7 +42,7 @@ describe("the Dockerfile's runtime stage, carried out without Docker", () => {
             recursive: true,
           });
       } else if (instruction === 'RUN') {
-        const result = spawnSync('sh', ['-c', args], { cwd: app, env: { ...cleanEnv(), ...env }, encoding: 'utf8', timeout: 300_000 });
+        const result = spawnSync('sh', ['-c', args], { cwd: app, env: { ...npmFreeEnv(), ...env }, encoding: 'utf8', timeout: 300_000 });
         if (result.status !== 0) throw new Error(`RUN ${args} failed:\n${result.stdout}\n${result.stderr}`);
       } else if (instruction === 'USER') user = args;
       else if (instruction === 'CMD') cmd = JSON.parse(args) as string[];

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { npmFreeEnv } from '../support/npm-free-env';
 
 /** What `npm pack` puts in each tarball, and what publint and arethetypeswrong say of each package. */
 const ROOT = resolve(__dirname, '../..');
@@ -13,7 +14,7 @@ function files(dir: string): string[] {
 }
 
 function npx(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  const env = npmFreeEnv();
   const result = spawnSync(join(ROOT, 'node_modules/.bin', args[0]), args.slice(1), {
     cwd,
     env: { ...env, NO_COLOR: '1' },
@@ -26,7 +27,7 @@ function npx(args: string[], cwd: string): { status: number | null; stdout: stri
 const packed = JSON.parse(
   spawnSync('npm', ['pack', '--dry-run', '--json', '--workspaces'], {
     cwd: ROOT,
-    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key))),
+    env: npmFreeEnv(),
     encoding: 'utf8',
   }).stdout,
 ) as { name: string; files: { path: string }[] }[];
