@@ -24,6 +24,7 @@ RUN npm ci --omit=dev --ignore-scripts --workspace=@herald/broker --workspace=@h
   && npm cache clean --force
 COPY --from=build /app/libs/broker/dist libs/broker/dist
 COPY --from=build /app/libs/broker/migrations libs/broker/migrations
+COPY --from=build /app/libs/broker/sql libs/broker/sql
 COPY --from=build /app/libs/transaction/dist libs/transaction/dist
 COPY --from=build /app/libs/transaction/migrations libs/transaction/migrations
 COPY --from=build /app/dist/apps/shared dist/apps/shared

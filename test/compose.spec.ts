@@ -124,6 +124,7 @@ describe('docker-compose.yml matches the apps', () => {
       for (const name of Object.keys(SERVICES)) expect(copied).toContain(`dist/apps/${name}`);
       for (const lib of ['broker', 'transaction']) for (const dir of ['dist', 'migrations']) expect(copied).toContain(`libs/${lib}/${dir}`);
       expect(copied).toContain('dist/apps/shared');
+      expect(copied).toContain('libs/broker/sql');
     });
   });
 });

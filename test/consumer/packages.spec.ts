@@ -33,7 +33,7 @@ const packed = JSON.parse(
 ) as { name: string; files: { path: string }[] }[];
 
 describe.each(Object.entries(PACKAGES))('%s', (name, dir) => {
-  it('packs only what a user needs: package.json, README, LICENSE, the compiled code with its types and maps, the migrations', () => {
+  it('packs only what a user needs: package.json, README, LICENSE, the compiled code with its types and maps, the migrations and functions', () => {
     const entry = packed.find((p) => p.name === name);
     expect(entry).toBeDefined();
     const paths = (entry?.files ?? []).map((f) => f.path).sort();
@@ -45,7 +45,9 @@ describe.each(Object.entries(PACKAGES))('%s', (name, dir) => {
     const compiled = modules.flatMap((m) => [`dist/${m}.js`, `dist/${m}.js.map`, `dist/${m}.d.ts`]);
     const migrations = name === '@herald/testing' ? [] : readdirSync(join(ROOT, dir, 'migrations')).map((file) => `migrations/${file}`);
     if (name !== '@herald/testing') expect(migrations.length).toBeGreaterThan(1);
-    expect(paths).toEqual(['LICENSE', 'README.md', 'package.json', ...compiled, ...migrations].sort());
+    // the broker's functions, applied after its migrations
+    const sql = name === '@herald/broker' ? ['sql/functions.sql'] : [];
+    expect(paths).toEqual(['LICENSE', 'README.md', 'package.json', ...compiled, ...migrations, ...sql].sort());
   });
 
   it('publint finds nothing to report', () => {

@@ -33,7 +33,7 @@ export { TransactionNotFoundError } from './errors/transaction-not-found.error';
 export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
 export { retryTopicOf, dlqTopicOf, assertUserTopicName, isValidGroupName } from './topic-name';
 export { migrate, loadMigrations } from './store/migrator';
-export type { Migration, MigrationConnection } from './store/migrator';
+export type { Migration, MigrationConnection, SchemaFiles } from './store/migrator';
 export { BatchTooLargeError } from './errors/batch-too-large.error';
 export { SendQueueFullError } from './errors/send-queue-full.error';
 export { BrokerTimeoutError } from './errors/broker-timeout.error';

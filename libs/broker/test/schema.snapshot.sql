@@ -112,6 +112,11 @@ TABLE scheduled_messages (
   reconsume_times integer NOT NULL DEFAULT 0,
   origin_topic text
 );
+TABLE schema_functions (
+  file text NOT NULL,
+  checksum text NOT NULL,
+  applied_at timestamp with time zone NOT NULL DEFAULT now()
+);
 TABLE schema_migrations (
   version integer NOT NULL,
   name text NOT NULL,
@@ -138,6 +143,7 @@ CONSTRAINT queues_topic_fkey ON queues FOREIGN KEY (topic) REFERENCES herald.top
 CONSTRAINT resolved_transactions_outcome_check ON resolved_transactions CHECK ((outcome = ANY (ARRAY['COMMIT'::text, 'ROLLBACK'::text])));
 CONSTRAINT resolved_transactions_pkey ON resolved_transactions PRIMARY KEY (transaction_id);
 CONSTRAINT scheduled_messages_pkey ON scheduled_messages PRIMARY KEY (id);
+CONSTRAINT schema_functions_pkey ON schema_functions PRIMARY KEY (file);
 CONSTRAINT schema_migrations_pkey ON schema_migrations PRIMARY KEY (version);
 CONSTRAINT topics_pkey ON topics PRIMARY KEY (name);
 CONSTRAINT topics_queues_check ON topics CHECK (((queues >= 1) AND (queues <= 1024)));
@@ -159,6 +165,7 @@ CREATE UNIQUE INDEX queues_pkey ON herald.queues USING btree (topic, queue_id);
 CREATE UNIQUE INDEX resolved_transactions_pkey ON herald.resolved_transactions USING btree (transaction_id);
 CREATE INDEX scheduled_messages_due_idx ON herald.scheduled_messages USING btree (due_at, id);
 CREATE UNIQUE INDEX scheduled_messages_pkey ON herald.scheduled_messages USING btree (id);
+CREATE UNIQUE INDEX schema_functions_pkey ON herald.schema_functions USING btree (file);
 CREATE UNIQUE INDEX schema_migrations_pkey ON herald.schema_migrations USING btree (version);
 CREATE UNIQUE INDEX topics_pkey ON herald.topics USING btree (name);
 
@@ -193,7 +200,7 @@ BEGIN
     INSERT INTO messages (topic, queue_id, queue_offset, msg_id, tag, keys, message_group, properties, body,
                           born_at, reconsume_times, origin_topic)
     SELECT u.t, u.q, b.base + u.r, u.mid, u.tg,
-           CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
+           keys_from_json(u.ks),
            u.mg, u.pr, u.bd, u.ba, coalesce(u.rc, 0), u.ot
     FROM unnest(p_topic, p_queue_id, p_rank, p_msg_id, p_tag, p_keys, p_group, p_props, p_body, p_born_at, p_reconsume, p_origin)
       AS u (t, q, r, mid, tg, ks, mg, pr, bd, ba, rc, ot)
@@ -278,6 +285,15 @@ BEGIN
     SELECT 1 FROM messages m WHERE m.topic = r.topic AND m.queue_id = r.queue_id AND m.queue_offset = r.queue_offset);
   RETURN v_deleted;
 END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION herald.keys_from_json(p_keys jsonb)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT CASE WHEN p_keys IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(p_keys)) END
 $function$
 ;
 

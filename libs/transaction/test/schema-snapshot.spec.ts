@@ -17,7 +17,7 @@ describe("the service schema (transaction log, inbox, horizons in the service's 
         release: () => undefined,
       };
       // what HeraldModule runs at startup (ServiceStore.migrate), with the default schema name
-      await migrate({ connect: async () => connection }, 'herald_local', loadMigrations(join(__dirname, '../migrations')));
+      await migrate({ connect: async () => connection }, 'herald_local', { migrations: loadMigrations(join(__dirname, '../migrations')) });
     } finally {
       await client.end();
     }

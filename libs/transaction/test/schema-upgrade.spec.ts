@@ -16,7 +16,7 @@ async function migrateFirstReleaseOnly(url: string): Promise<void> {
       escapeIdentifier,
       release: () => undefined,
     };
-    await migrate({ connect: async () => connection }, 'herald_local', loadMigrations(join(__dirname, '../migrations')).slice(0, 1));
+    await migrate({ connect: async () => connection }, 'herald_local', { migrations: loadMigrations(join(__dirname, '../migrations')).slice(0, 1) });
   } finally {
     await client.end();
   }

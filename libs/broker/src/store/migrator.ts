@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerStoreError } from '../errors/broker-store.error';
@@ -17,8 +18,20 @@ export interface MigrationConnection {
   release(): void;
 }
 
-// The package's migrations/ folder: two levels up from both src/store and dist/store.
-const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');
+/** A schema's files: numbered migrations (tables and indexes), and the file of its functions' current forms. */
+export interface SchemaFiles {
+  migrations: Migration[];
+  functions?: { name: string; sql: string };
+}
+
+// The package's migrations/ and sql/ folders: two levels up from both src/store and dist/store.
+const PACKAGE_DIR = join(__dirname, '..', '..');
+const MIGRATIONS_DIR = join(PACKAGE_DIR, 'migrations');
+
+/** The broker schema: migrations/NNN_*.sql, then sql/functions.sql. */
+export function brokerSchemaFiles(): SchemaFiles {
+  return { migrations: loadMigrations(), functions: { name: 'functions.sql', sql: readFileSync(join(PACKAGE_DIR, 'sql', 'functions.sql'), 'utf8') } };
+}
 
 /** Reads the numbered `NNN_name.sql` files of a migrations folder, in order. */
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
@@ -33,11 +46,13 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
- * Brings `schema` up to the newest migration. Several processes may start at once:
- * a session advisory lock keyed on the schema serialises them, and each migration
- * runs in its own transaction together with its version row.
+ * Brings `schema` up to the newest migration, then (re)applies the functions file when its
+ * checksum differs from the one recorded (or a migration ran). Several processes may start
+ * at once: a session advisory lock keyed on the schema serialises them; each migration runs
+ * in its own transaction with its version row, the functions file in one with its checksum.
  */
-export async function migrate(pool: { connect(): Promise<MigrationConnection> }, schema: string, migrations: Migration[] = loadMigrations()): Promise<number> {
+export async function migrate(pool: { connect(): Promise<MigrationConnection> }, schema: string, files: SchemaFiles = brokerSchemaFiles()): Promise<number> {
+  const { migrations, functions } = files;
   let client: MigrationConnection;
   try {
     client = await pool.connect();
@@ -58,18 +73,15 @@ export async function migrate(pool: { connect(): Promise<MigrationConnection> },
       const current = (rows[0] as { version: number } | undefined)?.version ?? 0;
       const newest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
       if (current > newest) throw new SchemaVersionTooNewError(schema, current, newest);
-      for (const migration of migrations.filter((m) => m.version > current)) {
-        await client.query('BEGIN');
-        try {
+      const pending = migrations.filter((m) => m.version > current);
+      for (const migration of pending) {
+        await inTransaction(client, `migration ${migration.name}`, async () => {
           await client.query(`SET LOCAL search_path TO ${ident}`);
           await client.query(migration.sql);
           await client.query(`INSERT INTO ${ident}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK');
-          throw new BrokerStoreError(`migration ${migration.name}`, error);
-        }
+        });
       }
+      if (functions) await applyFunctions(client, ident, functions, pending.length > 0);
       return newest;
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
@@ -80,4 +92,35 @@ export async function migrate(pool: { connect(): Promise<MigrationConnection> },
   } finally {
     client.release();
   }
+}
+
+async function inTransaction(client: MigrationConnection, what: string, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw new BrokerStoreError(what, error);
+  }
+}
+
+/** `CREATE OR REPLACE`s every function of the file unless the same file is recorded as applied already. */
+async function applyFunctions(client: MigrationConnection, ident: string, file: { name: string; sql: string }, migrated: boolean): Promise<void> {
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${ident}.schema_functions (
+       file text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  const checksum = createHash('sha256').update(file.sql).digest('hex');
+  const { rows } = await client.query(`SELECT checksum FROM ${ident}.schema_functions WHERE file = $1`, [file.name]);
+  if (!migrated && (rows[0] as { checksum: string } | undefined)?.checksum === checksum) return;
+  await inTransaction(client, file.name, async () => {
+    await client.query(`SET LOCAL search_path TO ${ident}`);
+    await client.query(file.sql);
+    await client.query(
+      `INSERT INTO ${ident}.schema_functions (file, checksum) VALUES ($1, $2)
+       ON CONFLICT (file) DO UPDATE SET checksum = excluded.checksum, applied_at = now()`,
+      [file.name, checksum],
+    );
+  });
 }

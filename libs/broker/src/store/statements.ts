@@ -42,28 +42,44 @@ export function bodiesSql(n: number): string {
   return `ARRAY(SELECT substring($${n}::bytea FROM b.s FOR b.l) FROM unnest($${n + 1}::int[], $${n + 2}::int[]) WITH ORDINALITY AS b (s, l, o) ORDER BY b.o)`;
 }
 
-/** The parallel arrays of a message batch (bodies apart: see bodyParams), in the parameter order every batched insert uses. */
-export function messageArrays(messages: readonly QueuedMessage[]): unknown[] {
-  return [
-    messages.map((m) => m.topic),
-    messages.map((m) => m.queueId),
-    messages.map((m) => m.msgId),
-    messages.map((m) => m.tag),
-    messages.map((m) => (m.keys ? JSON.stringify(m.keys) : null)),
-    messages.map((m) => m.messageGroup),
-    messages.map((m) => (m.properties ? JSON.stringify(m.properties) : null)),
-    messages.map((m) => m.bornAt),
-    messages.map((m) => m.reconsumeTimes),
-    messages.map((m) => m.originTopic),
-  ];
+/** A message batch as parallel arrays, one per column, by name (bodies apart: see bodyParams). */
+export interface MessageColumns {
+  topic: string[];
+  queueId: number[];
+  msgId: string[];
+  tag: (string | null | undefined)[];
+  /** jsonb text; the statements store it as text[] through keys_from_json() */
+  keys: (string | null)[];
+  messageGroup: (string | null | undefined)[];
+  properties: (string | null)[];
+  bornAt: Date[];
+  reconsumeTimes: number[];
+  originTopic: (string | null | undefined)[];
+}
+
+/** The one place a message batch becomes statement parameters; each statement picks its columns by name. */
+export function messageColumns(messages: readonly QueuedMessage[]): MessageColumns {
+  return {
+    topic: messages.map((m) => m.topic),
+    queueId: messages.map((m) => m.queueId),
+    msgId: messages.map((m) => m.msgId),
+    tag: messages.map((m) => m.tag),
+    keys: messages.map((m) => (m.keys ? JSON.stringify(m.keys) : null)),
+    messageGroup: messages.map((m) => m.messageGroup),
+    properties: messages.map((m) => (m.properties ? JSON.stringify(m.properties) : null)),
+    bornAt: messages.map((m) => m.bornAt),
+    reconsumeTimes: messages.map((m) => m.reconsumeTimes),
+    originTopic: messages.map((m) => m.originTopic),
+  };
 }
 
 /**
  * Appends messages to their queues with gapless offsets; results are in input order.
  * Ranks within each queue and per-queue counts are computed here, so the database
- * only locks, bumps and inserts (append_batch, 005_append_batch.sql).
+ * only locks, bumps and inserts (append_batch in sql/functions.sql).
  */
 export async function appendMessages(db: ConfigQueryable, messages: readonly QueuedMessage[]): Promise<AppendResult[]> {
+  const c = messageColumns(messages);
   const counts = new Map<string, { topic: string; queueId: number; n: number }>();
   const ranks = messages.map((m) => {
     const key = `${m.topic}\u0000${m.queueId}`;
@@ -85,10 +101,17 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
       queues.map((q) => q.topic),
       queues.map((q) => q.queueId),
       queues.map((q) => q.n),
-      messages.map((m) => m.topic),
-      messages.map((m) => m.queueId),
+      c.topic,
+      c.queueId,
       ranks,
-      ...messageArrays(messages).slice(2),
+      c.msgId,
+      c.tag,
+      c.keys,
+      c.messageGroup,
+      c.properties,
+      c.bornAt,
+      c.reconsumeTimes,
+      c.originTopic,
       ...bodyParams(messages),
     ],
   });
@@ -98,12 +121,13 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
 
 /** Stores messages that become due later (retries); wakes schedulers with the nearest delay. */
 export async function scheduleMessages(db: Db, messages: readonly QueuedMessage[]): Promise<void> {
+  const c = messageColumns(messages);
   await db.query({
     name: 'herald_schedule_messages',
     text: `WITH ins AS (
              INSERT INTO scheduled_messages (topic, queue_id, msg_id, tag, keys, message_group, properties, body,
                                              born_at, reconsume_times, origin_topic, due_at)
-             SELECT u.t, u.q, u.mid, u.tg, CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
+             SELECT u.t, u.q, u.mid, u.tg, keys_from_json(u.ks),
                     u.mg, u.pr, u.bd, u.ba, u.rc, u.ot, clock_timestamp() + u.delay * interval '1 millisecond'
              FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], ${bodiesSql(12)},
                          $8::timestamptz[], $9::int[], $10::text[], $11::bigint[])
@@ -112,7 +136,20 @@ export async function scheduleMessages(db: Db, messages: readonly QueuedMessage[
            SELECT pg_notify('herald_' || current_schema() || '_sched',
                             ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::bigint::text)
            FROM ins`,
-    values: [...messageArrays(messages), messages.map((m) => m.delayMs), ...bodyParams(messages)],
+    values: [
+      c.topic,
+      c.queueId,
+      c.msgId,
+      c.tag,
+      c.keys,
+      c.messageGroup,
+      c.properties,
+      c.bornAt,
+      c.reconsumeTimes,
+      c.originTopic,
+      messages.map((m) => m.delayMs),
+      ...bodyParams(messages),
+    ],
   });
 }
 
@@ -215,7 +252,7 @@ export interface PoppedRow extends MessageRow {
   receipt: string;
 }
 
-/** Hands out messages to a simple (pull) consumer of `group`; see pop_messages in 003_simple_consumer.sql. */
+/** Hands out messages to a simple (pull) consumer of `group`; see pop_messages in sql/functions.sql. */
 export async function popMessages(
   db: Db,
   request: { group: string; topics: string[]; tags: (string | null)[]; max: number; invisibleMs: number; maxReconsumeTimes: number; maxBytes: number },

@@ -1,5 +1,5 @@
-/** Statements of transactional (half) messages; see 006_transactions.sql. */
-import { bodiesSql, bodyParams, messageArrays } from './statements';
+/** Statements of transactional (half) messages; tables in 006_transactions.sql, resolve_halves in sql/functions.sql. */
+import { bodiesSql, bodyParams, messageColumns } from './statements';
 import type { Db, QueuedMessage } from './statements';
 import type { MessageRow } from './rows';
 
@@ -11,14 +11,13 @@ export interface HalfToStore extends QueuedMessage {
 
 /** Stores halves (group-committed) and wakes the group's check-back loops with the nearest due delay. */
 export async function insertHalves(db: Db, halves: readonly HalfToStore[]): Promise<void> {
+  const c = messageColumns(halves);
   await db.query({
     name: 'herald_insert_halves',
     text: `WITH ins AS (
              INSERT INTO half_messages (transaction_id, producer_group, topic, queue_id, msg_id, tag, keys, message_group,
                                         properties, body, born_at, delay_ms, check_after)
-             SELECT u.tx, u.pg, u.t, u.q, u.mid, u.tg,
-                    CASE WHEN u.ks IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.ks)) END,
-                    u.mg, u.pr, u.bd, u.ba, u.delay, clock_timestamp() + u.timeout * interval '1 millisecond'
+             SELECT u.tx, u.pg, u.t, u.q, u.mid, u.tg, keys_from_json(u.ks), u.mg, u.pr, u.bd, u.ba, u.delay, clock_timestamp() + u.timeout * interval '1 millisecond'
              FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], ${bodiesSql(13)},
                          $8::timestamptz[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
                AS u (t, q, mid, tg, ks, mg, pr, bd, ba, tx, pg, delay, timeout)
@@ -27,8 +26,15 @@ export async function insertHalves(db: Db, halves: readonly HalfToStore[]): Prom
                             producer_group || ' ' || ceil(extract(epoch FROM min(check_after) - clock_timestamp()) * 1000)::bigint)
            FROM ins GROUP BY producer_group`,
     values: [
-      // a half has no reconsume count or origin topic: the message arrays without their last two
-      ...messageArrays(halves).slice(0, 8),
+      // a half has no reconsume count or origin topic
+      c.topic,
+      c.queueId,
+      c.msgId,
+      c.tag,
+      c.keys,
+      c.messageGroup,
+      c.properties,
+      c.bornAt,
       halves.map((h) => h.transactionId),
       halves.map((h) => h.producerGroup),
       halves.map((h) => h.delayMs),

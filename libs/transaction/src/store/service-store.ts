@@ -70,7 +70,7 @@ export class ServiceStore {
         release: () => void runner.release(),
       };
     };
-    await migrate({ connect }, this.schema, MIGRATIONS);
+    await migrate({ connect }, this.schema, { migrations: MIGRATIONS });
   }
 
   /**
