@@ -8,6 +8,37 @@
 DROP FUNCTION IF EXISTS move_due_messages(int);
 DROP FUNCTION IF EXISTS pop_messages(text, text[], text[], int, bigint, int);
 
+-- The LISTEN/NOTIFY contract, SQL side (the TypeScript side, with the payload decoders, is
+-- src/store/notifications.ts). Channel names and payload formats are written only here.
+CREATE OR REPLACE FUNCTION channel(p_kind text) RETURNS text
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $fn$
+  SELECT 'herald_' || current_schema() || '_' || p_kind
+$fn$;
+
+-- Messages were appended to p_topic. Payload: the topic.
+CREATE OR REPLACE FUNCTION notify_messages(p_topic text) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $fn$
+  SELECT pg_notify(channel('msg'), p_topic)
+$fn$;
+
+-- A scheduled message (delay, retry) is due in p_due_in_ms. Payload: the milliseconds.
+CREATE OR REPLACE FUNCTION notify_scheduled(p_due_in_ms bigint) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $fn$
+  SELECT pg_notify(channel('sched'), p_due_in_ms::text)
+$fn$;
+
+-- Membership or offsets of consumer group p_group changed. Payload: the group.
+CREATE OR REPLACE FUNCTION notify_group(p_group text) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $fn$
+  SELECT pg_notify(channel('group'), p_group)
+$fn$;
+
+-- A half of producer group p_group is due for check-back in p_due_in_ms. Payload: "group ms".
+CREATE OR REPLACE FUNCTION notify_half_due(p_group text, p_due_in_ms bigint) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $fn$
+  SELECT pg_notify(channel('half'), p_group || ' ' || p_due_in_ms)
+$fn$;
+
 -- A message's keys as stored (text[]) from the jsonb array they travel in (NULL stays NULL).
 -- No SET search_path, so the planner inlines it into the statements that call it.
 CREATE OR REPLACE FUNCTION keys_from_json(p_keys jsonb) RETURNS text[]
@@ -54,7 +85,7 @@ BEGIN
   )
   SELECT b.topic, b.queue_id, b.base FROM bumped b;
 
-  PERFORM pg_notify('herald_' || current_schema() || '_msg', t) FROM unnest(q_topic) AS t GROUP BY t;
+  PERFORM notify_messages(t) FROM unnest(q_topic) AS t GROUP BY t;
 END
 $fn$;
 
@@ -371,7 +402,7 @@ BEGIN
 
   IF p_outcome = 'COMMIT' AND v_min_delay IS NOT NULL THEN
     -- wake the schedulers: a committed delayed message is due in v_min_delay ms
-    PERFORM pg_notify('herald_' || current_schema() || '_sched', v_min_delay::text);
+    PERFORM notify_scheduled(v_min_delay);
   END IF;
 
   IF p_outcome = 'COMMIT' AND a_ids IS NOT NULL THEN

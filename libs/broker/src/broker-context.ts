@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { Channels } from './store/notifications';
 import type { ResolvedBrokerOptions } from './broker-options';
 import type { TopicRoutes } from './topic-routes';
 import type { GroupCommit, GroupCommitLimits } from './util/group-commit';
@@ -20,7 +21,7 @@ export interface BrokerContext {
   readonly sendLimits: GroupCommitLimits<QueuedMessage>;
   readonly appender: GroupCommit<QueuedMessage, AppendResult>;
   readonly scheduler: GroupCommit<QueuedMessage, void>;
-  readonly channels: { messages: string; scheduled: string; groups: string; halves: string };
+  readonly channels: Channels;
   /** Throws IllegalStateError once the broker is closing. */
   assertOpen(operation: string): void;
 }

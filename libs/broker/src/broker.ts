@@ -19,6 +19,8 @@ import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from '.
 import { TopicRoutes } from './topic-routes';
 import { ConnectionRole, connectionConfig } from './util/connection-config';
 import { GroupCommit, GroupCommitLimits } from './util/group-commit';
+import { channelNames } from './store/notifications';
+import type { Channels } from './store/notifications';
 import { NotificationListener } from './util/notification-listener';
 import { PipelinedConnection } from './util/pipelined-connection';
 import { trackResource, untrackResource } from './util/resources';
@@ -49,12 +51,12 @@ export class Broker {
     readonly options: ResolvedBrokerOptions,
     private readonly pools: Pools,
     private readonly listener: NotificationListener,
+    channels: Channels,
   ) {
     const { consumer: pool, producer: producerPool, scheduler: schedulerPool } = pools;
     const routes = new TopicRoutes(pool, options.autoCreateTopics, options.defaultTopicQueues);
     const appendConnection = new PipelinedConnection(connectionConfig(options, 'producer'), options.logger);
     this.appendConnection = appendConnection;
-    const prefix = `herald_${options.schema}`;
     const queueSelector = new FlushQueueSelector();
     const limits: GroupCommitLimits<QueuedMessage> = {
       maxItems: options.maxBatchSize,
@@ -84,7 +86,7 @@ export class Broker {
         await scheduleMessages(producerPool, batch);
         return batch.map(() => undefined);
       }, limits),
-      channels: { messages: `${prefix}_msg`, scheduled: `${prefix}_sched`, groups: `${prefix}_group`, halves: `${prefix}_half` },
+      channels,
       assertOpen: (operation) => {
         if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
       },
@@ -113,9 +115,11 @@ export class Broker {
     };
     const listener = new NotificationListener(connectionConfig(resolved, 'listener'), resolved.logger);
     const migration = new Pool({ ...connectionConfig(resolved, 'migrate'), max: 1 });
+    let channels: Channels;
     try {
       await migrate(migration, resolved.schema);
       await checkServerSettings(migration, resolved.logger);
+      channels = await channelNames(migration, resolved.schema);
       await listener.start();
     } catch (error) {
       await listener.close();
@@ -124,7 +128,7 @@ export class Broker {
     } finally {
       await migration.end();
     }
-    const broker = new Broker(resolved, pools, listener);
+    const broker = new Broker(resolved, pools, listener, channels);
     trackResource(broker, `Broker(schema=${resolved.schema})`);
     if (resolved.runScheduler) broker.scheduler.start();
     if (resolved.runRetention) broker.retention.start();

@@ -208,7 +208,7 @@ BEGIN
   )
   SELECT b.topic, b.queue_id, b.base FROM bumped b;
 
-  PERFORM pg_notify('herald_' || current_schema() || '_msg', t) FROM unnest(q_topic) AS t GROUP BY t;
+  PERFORM notify_messages(t) FROM unnest(q_topic) AS t GROUP BY t;
 END
 $function$
 ;
@@ -240,6 +240,16 @@ BEGIN
   FROM unnest(p_topic, p_queue_id) WITH ORDINALITY AS u (t, q, o)
   ORDER BY u.o;
 END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION herald.channel(p_kind text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'herald'
+AS $function$
+  SELECT 'herald_' || current_schema() || '_' || p_kind
 $function$
 ;
 
@@ -339,6 +349,42 @@ BEGIN
   RETURN QUERY SELECT coalesce(array_length(a_topic, 1), 0),
     (SELECT (extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::double precision FROM scheduled_messages);
 END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION herald.notify_group(p_group text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'herald'
+AS $function$
+  SELECT pg_notify(channel('group'), p_group)
+$function$
+;
+
+CREATE OR REPLACE FUNCTION herald.notify_half_due(p_group text, p_due_in_ms bigint)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'herald'
+AS $function$
+  SELECT pg_notify(channel('half'), p_group || ' ' || p_due_in_ms)
+$function$
+;
+
+CREATE OR REPLACE FUNCTION herald.notify_messages(p_topic text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'herald'
+AS $function$
+  SELECT pg_notify(channel('msg'), p_topic)
+$function$
+;
+
+CREATE OR REPLACE FUNCTION herald.notify_scheduled(p_due_in_ms bigint)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'herald'
+AS $function$
+  SELECT pg_notify(channel('sched'), p_due_in_ms::text)
 $function$
 ;
 
@@ -515,7 +561,7 @@ BEGIN
 
   IF p_outcome = 'COMMIT' AND v_min_delay IS NOT NULL THEN
     -- wake the schedulers: a committed delayed message is due in v_min_delay ms
-    PERFORM pg_notify('herald_' || current_schema() || '_sched', v_min_delay::text);
+    PERFORM notify_scheduled(v_min_delay);
   END IF;
 
   IF p_outcome = 'COMMIT' AND a_ids IS NOT NULL THEN

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { decodeGroupChange, decodeMessages } from '../store/notifications';
 import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { IllegalStateError } from '../errors/illegal-state.error';
@@ -131,9 +132,10 @@ export class PushConsumer {
     }
     trackResource(this, `PushConsumer(group=${this.group}, client=${this.clientId})`);
     this.unsubscribers.push(
-      this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => this.onMessagesArrived(topic)),
-      this.ctx.listener.subscribe(this.ctx.channels.groups, (group) => {
-        if (group === this.group || group === '*') void this.rebalancer.sync();
+      this.ctx.listener.subscribe(this.ctx.channels.messages, (payload) => this.onMessagesArrived(decodeMessages(payload))),
+      this.ctx.listener.subscribe(this.ctx.channels.groups, (payload) => {
+        const group = decodeGroupChange(payload);
+        if (group === null || group === this.group) void this.rebalancer.sync();
       }),
     );
     await this.rebalancer.sync();
@@ -214,10 +216,11 @@ export class PushConsumer {
     });
   }
 
-  private onMessagesArrived(topic: string): void {
+  /** `topic` null: any topic may have new messages (the listener reconnected). */
+  private onMessagesArrived(topic: string | null): void {
     let woke = false;
     for (const queue of this.queues.values()) {
-      if (topic === '*' || queue.topic === topic) {
+      if (topic === null || queue.topic === topic) {
         queue.mayHaveMore = true;
         queue.wakeups += 1;
         woke = true;

@@ -1,4 +1,5 @@
 import type { BrokerContext } from '../broker-context';
+import { decodeMessages } from '../store/notifications';
 import { intOption } from '../broker-options';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
@@ -110,8 +111,9 @@ export class SimpleConsumer {
     const signal = new WakeSignal();
     const unsubscribe =
       awaitMs > 0
-        ? this.ctx.listener.subscribe(this.ctx.channels.messages, (topic) => {
-            if (topic === '*' || this.topics.includes(topic)) signal.wake();
+        ? this.ctx.listener.subscribe(this.ctx.channels.messages, (payload) => {
+            const topic = decodeMessages(payload);
+            if (topic === null || this.topics.includes(topic)) signal.wake();
           })
         : null;
     try {

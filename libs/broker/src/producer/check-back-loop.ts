@@ -1,4 +1,5 @@
 import type { BrokerContext } from '../broker-context';
+import { decodeHalfDue } from '../store/notifications';
 import { errorText } from '../logger';
 import { toMessageView } from '../store/rows';
 import {
@@ -44,8 +45,8 @@ export class CheckBackLoop {
     trackResource(this, `TransactionProducer(group=${this.options.group}, client=${this.clientId})`);
     this.heartbeat = setInterval(() => void this.beat(), this.ctx.options.heartbeatInterval);
     this.unsubscribe = this.ctx.listener.subscribe(this.ctx.channels.halves, (payload) => {
-      const [group, ms] = payload.split(' ');
-      if (payload === '*' || (group === this.options.group && Date.now() + Number(ms) < this.wakeAt)) this.signal.wake();
+      const due = decodeHalfDue(payload);
+      if (due === null || (due.group === this.options.group && Date.now() + due.dueInMs < this.wakeAt)) this.signal.wake();
     });
     if (this.options.runCheckBack) this.running = this.run();
   }

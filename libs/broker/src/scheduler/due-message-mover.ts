@@ -1,4 +1,5 @@
 import type { BrokerContext } from '../broker-context';
+import { decodeScheduled } from '../store/notifications';
 import { errorText } from '../logger';
 import { deferOldestDueMessage, moveDueMessages } from '../store/statements';
 import { WakeSignal } from '../util/wake-signal';
@@ -26,8 +27,8 @@ export class DueMessageMover {
 
   start(): void {
     this.unsubscribe = this.ctx.listener.subscribe(this.ctx.channels.scheduled, (payload) => {
-      const inMs = Number(payload);
-      if (payload === '*' || !Number.isFinite(inMs) || Date.now() + inMs < this.wakeAt) this.signal.wake();
+      const inMs = decodeScheduled(payload);
+      if (inMs === null || Date.now() + inMs < this.wakeAt) this.signal.wake();
     });
     this.loop = this.run();
   }

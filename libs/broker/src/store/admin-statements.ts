@@ -209,7 +209,7 @@ export async function resetGroupOffsets(pool: Pool, group: string, topic: string
        SELECT up.queue_id, up.committed_offset FROM up ORDER BY up.queue_id`,
       [group, topic, timestamp],
     );
-    await client.query("SELECT pg_notify('herald_' || current_schema() || '_group', $1)", [group]);
+    await client.query('SELECT notify_group($1)', [group]);
     await client.query('COMMIT');
     return rows;
   } catch (error) {

@@ -129,7 +129,7 @@ export async function releaseQueueLocks(db: Db, group: string, clientId: string,
     text: `WITH gone AS (
              DELETE FROM queue_locks l USING unnest($3::text[], $4::int[]) AS u (t, q)
              WHERE l.group_name = $1 AND l.client_id = $2 AND l.topic = u.t AND l.queue_id = u.q RETURNING 1)
-           SELECT pg_notify('herald_' || current_schema() || '_group', $1) FROM (SELECT count(*) FROM gone) c`,
+           SELECT notify_group($1) FROM (SELECT count(*) FROM gone) c`,
     values: [group, clientId, queues.map((q) => q.topic), queues.map((q) => q.queueId)],
   });
 }
@@ -156,7 +156,7 @@ export async function heartbeat(
                SET heartbeat_at = clock_timestamp(), lease_until = excluded.lease_until, subscriptions = excluded.subscriptions
              RETURNING (xmax = 0) AS joined
            ), wake AS (
-             SELECT pg_notify('herald_' || current_schema() || '_group', $1) FROM up WHERE up.joined
+             SELECT notify_group($1) FROM up WHERE up.joined
            )
            SELECT m.client_id, ARRAY(SELECT jsonb_array_elements_text(m.subscriptions)) AS topics,
                   (SELECT count(*) FROM wake) > 0 AS joined
@@ -174,7 +174,7 @@ export async function leaveGroup(db: Db, group: string, clientId: string): Promi
     name: 'herald_leave_group',
     text: `WITH l AS (DELETE FROM queue_locks WHERE group_name = $1 AND client_id = $2 RETURNING 1),
                 m AS (DELETE FROM group_members WHERE group_name = $1 AND client_id = $2 RETURNING 1)
-           SELECT pg_notify('herald_' || current_schema() || '_group', $1)
+           SELECT notify_group($1)
            FROM (SELECT (SELECT count(*) FROM l) + (SELECT count(*) FROM m) AS n) c`,
     values: [group, clientId],
   });

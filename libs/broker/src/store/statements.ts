@@ -133,9 +133,7 @@ export async function scheduleMessages(db: Db, messages: readonly QueuedMessage[
                          $8::timestamptz[], $9::int[], $10::text[], $11::bigint[])
                AS u (t, q, mid, tg, ks, mg, pr, bd, ba, rc, ot, delay)
              RETURNING due_at)
-           SELECT pg_notify('herald_' || current_schema() || '_sched',
-                            ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::bigint::text)
-           FROM ins`,
+           SELECT notify_scheduled(ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::bigint) FROM ins`,
     values: [
       c.topic,
       c.queueId,

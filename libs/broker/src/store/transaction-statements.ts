@@ -22,8 +22,7 @@ export async function insertHalves(db: Db, halves: readonly HalfToStore[]): Prom
                          $8::timestamptz[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
                AS u (t, q, mid, tg, ks, mg, pr, bd, ba, tx, pg, delay, timeout)
              RETURNING producer_group, check_after)
-           SELECT pg_notify('herald_' || current_schema() || '_half',
-                            producer_group || ' ' || ceil(extract(epoch FROM min(check_after) - clock_timestamp()) * 1000)::bigint)
+           SELECT notify_half_due(producer_group, ceil(extract(epoch FROM min(check_after) - clock_timestamp()) * 1000)::bigint)
            FROM ins GROUP BY producer_group`,
     values: [
       // a half has no reconsume count or origin topic

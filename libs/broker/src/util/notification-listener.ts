@@ -4,9 +4,12 @@ import { errorText } from '../logger';
 
 type Handler = (payload: string) => void;
 
+/** The payload every handler gets after a reconnect: notifications may have been missed meanwhile. */
+export const RECONNECTED = '*';
+
 /**
  * One dedicated connection that LISTENs for the broker's channels and reconnects by
- * itself. After a reconnect every handler is called with payload `*`: notifications
+ * itself. After a reconnect every handler is called with payload RECONNECTED (`*`): notifications
  * sent while the connection was down are lost, so listeners must re-check.
  */
 export class NotificationListener {
@@ -95,7 +98,7 @@ export class NotificationListener {
       this.reconnectTimer = null;
       this.connect().then(
         () => {
-          for (const set of this.handlers.values()) for (const handler of set) handler('*');
+          for (const set of this.handlers.values()) for (const handler of set) handler(RECONNECTED);
         },
         (error: unknown) => {
           this.logger.log('warn', 'notification reconnect failed', { attempt: this.attempt, error: errorText(error) });
