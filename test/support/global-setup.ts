@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { migrate } from '@herald/broker';
+import { migrate } from '@herald/broker/internal';
 import { databaseUrl, EmbeddedServer, recreateDatabase } from '@herald/testing';
 import { TEMPLATE_DATABASE, TEST_ADMIN_URL_ENV } from './test-env';
 

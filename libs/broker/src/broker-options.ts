@@ -1,5 +1,9 @@
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { BrokerLogger, ConsoleLogger } from './logger';
+import { boolOption, BROKER_SCHEMA_NAME, intOption } from './option-limits';
+
+const DAY = 86_400_000;
+const MiB = 1024 * 1024;
 
 /** RocketMQ's delay levels 1..18, in milliseconds: 1s 5s 10s 30s 1m 2m 3m ... 10m 20m 30m 1h 2h. */
 export const DEFAULT_DELAY_LEVELS: readonly number[] = [
@@ -98,23 +102,6 @@ export interface ResolvedBrokerOptions {
   logger: BrokerLogger;
 }
 
-export function intOption(value: unknown, field: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionsError(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-export function boolOption(value: unknown, field: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidOptionsError(field, `must be a boolean, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-const DAY = 86_400_000;
-const MiB = 1024 * 1024;
-
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object with at least connectionString');
@@ -124,8 +111,8 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     throw new InvalidOptionsError('connectionString', 'must be a non-empty PostgreSQL connection string');
   }
   const schema = options.schema ?? 'herald';
-  if (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) {
-    throw new InvalidOptionsError('schema', 'must match ^[a-z_][a-z0-9_]{0,39}$');
+  if (typeof schema !== 'string' || !BROKER_SCHEMA_NAME.test(schema)) {
+    throw new InvalidOptionsError('schema', `must match ${BROKER_SCHEMA_NAME.source}`);
   }
   const delayLevels = options.delayLevels ?? DEFAULT_DELAY_LEVELS;
   if (

@@ -1,5 +1,5 @@
 export { Broker } from './broker';
-export { DEFAULT_DELAY_LEVELS, intOption, boolOption } from './broker-options';
+export { DEFAULT_DELAY_LEVELS } from './broker-options';
 export type { BrokerOptions } from './broker-options';
 export { Producer } from './producer/producer';
 export type { ProducerOptions } from './producer/producer';
@@ -32,8 +32,6 @@ export { InvalidReceiptHandleError } from './errors/invalid-receipt-handle.error
 export { TransactionNotFoundError } from './errors/transaction-not-found.error';
 export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
 export { retryTopicOf, dlqTopicOf, assertUserTopicName, isValidGroupName } from './topic-name';
-export { migrate, loadMigrations } from './store/migrator';
-export type { Migration, MigrationConnection, SchemaFiles } from './store/migrator';
 export { BatchTooLargeError } from './errors/batch-too-large.error';
 export { SendQueueFullError } from './errors/send-queue-full.error';
 export { BrokerTimeoutError } from './errors/broker-timeout.error';

@@ -70,6 +70,17 @@ describe('topics', () => {
     expect((await broker.admin.listTopics()).find((t) => t.name === topic)?.queues).toHaveLength(8);
   });
 
+  it("createTopic without a count takes the broker's defaultTopicQueues, as auto-created topics do", async () => {
+    const broker = await openBroker({ defaultTopicQueues: 3, autoCreateTopics: true });
+    const created = uniqueName('default-count');
+    const auto = uniqueName('auto-count');
+    await broker.admin.createTopic(created);
+    await broker.producer({ group: 'p' }).send({ topic: auto, body: 'x' });
+    const topics = await broker.admin.listTopics();
+    expect(topics.find((t) => t.name === created)?.queues).toHaveLength(3);
+    expect(topics.find((t) => t.name === auto)?.queues).toHaveLength(3);
+  });
+
   it.each(['', 'has space', 'x'.repeat(128), 'semi;colon', '%RETRY%mine', '%DLQ%mine'])('refuses the topic name %j', async (name) => {
     const broker = await openBroker();
     await expect(broker.admin.createTopic(name)).rejects.toBeInstanceOf(InvalidTopicNameError);

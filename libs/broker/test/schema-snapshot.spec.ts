@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { migrate } from '@herald/broker';
+import { migrate } from '@herald/broker/internal';
 import { brokerSchemaFiles } from '../src/store/migrator';
 import { schemaAgainstSnapshot } from '../../../test/support/schema-snapshot';
 import { useTestDatabase } from '../../../test/support/test-database';

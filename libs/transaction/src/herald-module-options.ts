@@ -1,13 +1,5 @@
-import {
-  boolOption,
-  BrokerOptions,
-  DEFAULT_DELAY_LEVELS,
-  intOption,
-  InvalidOptionsError,
-  isValidGroupName,
-  assertUserTopicName,
-  TransactionChecker,
-} from '@herald/broker';
+import { BrokerOptions, DEFAULT_DELAY_LEVELS, InvalidOptionsError, isValidGroupName, assertUserTopicName, TransactionChecker } from '@herald/broker';
+import { boolOption, intOption, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from '@herald/broker/internal';
 
 export interface HeraldModuleOptions {
   /** How to reach the broker's database (connection string, schema, pool size, ...). Required. */
@@ -125,7 +117,6 @@ function functionOption<T>(value: T | undefined, field: string): T | null {
   if (typeof value !== 'function') throw new InvalidOptionsError(field, 'must be a function');
   return value;
 }
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Validates the module options once, naming the first bad field. */
 export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHeraldOptions {
@@ -135,10 +126,11 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
   }
   if (!isValidGroupName(options.producerGroup)) throw new InvalidOptionsError('producerGroup', 'must match ^[A-Za-z0-9_|-]{1,120}$');
   const schema = options.schema ?? 'herald_local';
-  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) throw new InvalidOptionsError('schema', 'must match ^[a-z_][a-z0-9_]{0,62}$');
-  const transactionTimeout = intOption(options.transactionTimeout, 'transactionTimeout', 6_000, 1, DAY);
-  const checkInterval = intOption(options.checkInterval, 'checkInterval', 60_000, 1, DAY);
-  const maxChecks = intOption(options.maxChecks, 'maxChecks', 15, 1, 1_000);
+  if (typeof schema !== 'string' || !SERVICE_SCHEMA_NAME.test(schema)) throw new InvalidOptionsError('schema', `must match ${SERVICE_SCHEMA_NAME.source}`);
+  // the broker's limits: these go to its TransactionProducer and push consumers unchanged
+  const transactionTimeout = limitedOption(options.transactionTimeout, 'transactionTimeout', OPTION_LIMITS.transactionTimeout);
+  const checkInterval = limitedOption(options.checkInterval, 'checkInterval', OPTION_LIMITS.checkInterval);
+  const maxChecks = limitedOption(options.maxChecks, 'maxChecks', OPTION_LIMITS.maxChecks);
   const retention = intOption(options.retention, 'retention', 7 * DAY, 1, 365 * DAY);
   const inboxRetention = intOption(options.inboxRetention, 'inboxRetention', retention, 1, 3_650 * DAY);
   const clockTolerance = intOption(options.clockTolerance, 'clockTolerance', 60_000, 0, DAY);
@@ -150,7 +142,7 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
       `must outlast the check-back window (transactionTimeout + maxChecks × checkInterval + clockTolerance = ${checkWindow} ms)`,
     );
   }
-  const maxReconsumeTimes = intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000);
+  const maxReconsumeTimes = limitedOption(options.maxReconsumeTimes, 'maxReconsumeTimes', OPTION_LIMITS.maxReconsumeTimes);
   const inboxProblem = inboxRetentionProblem({ broker: options.broker, inboxRetention, clockTolerance }, maxReconsumeTimes);
   if (inboxProblem !== null) {
     if (options.inboxRetention !== undefined) throw new InvalidOptionsError('inboxRetention', inboxProblem);
@@ -177,7 +169,7 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
     inboxRetention,
     clockTolerance,
     retentionCheckInterval: intOption(options.retentionCheckInterval, 'retentionCheckInterval', 3_600_000, 1_000, DAY),
-    concurrency: intOption(options.concurrency, 'concurrency', 16, 1, 1_000),
+    concurrency: limitedOption(options.concurrency, 'concurrency', OPTION_LIMITS.concurrency),
     maxReconsumeTimes,
     startListeners: boolOption(options.startListeners, 'startListeners', true),
     createTopics: boolOption(options.createTopics, 'createTopics', true),

@@ -29,6 +29,15 @@ function orderModule(herald: DynamicModule, providers: Provider[] = [OrderServic
   });
 }
 
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return null;
+}
+
 const forRoot = (options: Partial<HeraldModuleOptions>): DynamicModule =>
   HeraldModule.forRoot({ broker: { connectionString: env.urls.broker }, producerGroup: 'order-service', ...options });
 
@@ -70,6 +79,29 @@ describe('HeraldModule options', () => {
     }
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', field });
+  });
+
+  it.each([
+    ['transactionTimeout', 2 * 86_400_000, 7 * 86_400_000 + 1],
+    ['checkInterval', 2 * 86_400_000, 7 * 86_400_000 + 1],
+    ['maxChecks', 5_000, 10_001],
+    ['maxReconsumeTimes', 1_000, 1_001],
+    ['concurrency', 1_000, 1_001],
+  ])("takes %s = %d as the broker does, and refuses %d with the broker's own message", async (field, value, tooBig) => {
+    // a check-back window of days: retention (here a year) must outlast it and the retries
+    const room = { retention: 365 * 86_400_000, ...(field === 'maxChecks' ? { checkInterval: 1_000 } : {}) };
+    expect(() => forRoot({ ...room, [field]: value })).not.toThrow();
+    const moduleError = catchError(() => forRoot({ ...room, [field]: tooBig }));
+    // where the value ends up: the broker's transaction producer or push consumer
+    const broker = await env.admin();
+    const brokerError = catchError(() =>
+      field === 'concurrency' || field === 'maxReconsumeTimes'
+        ? broker.pushConsumer({ group: 'limits', subscriptions: { orders: '*' }, handler: () => undefined, [field]: tooBig })
+        : broker.transactionProducer({ group: 'limits', checker: () => 'COMMIT', [field]: tooBig }),
+    );
+    expect(brokerError).toBeInstanceOf(InvalidOptionsError);
+    expect(moduleError).toBeInstanceOf(InvalidOptionsError);
+    expect(moduleError).toMatchObject({ field, message: (brokerError as Error).message });
   });
 
   it('refuses a @TransactionalMessage with a bad topic name at startup', async () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
-import { loadMigrations, migrate } from '@herald/broker';
+import { loadMigrations, migrate } from '@herald/broker/internal';
 import { schemaAgainstSnapshot } from '../../../test/support/schema-snapshot';
 import { useTestDatabase } from '../../../test/support/test-database';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
-import { loadMigrations, migrate } from '@herald/broker';
+import { loadMigrations, migrate } from '@herald/broker/internal';
 import { OrderRow, OrderService } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 

@@ -1,10 +1,10 @@
+import { intOption } from '../option-limits';
 import type { BrokerContext } from '../broker-context';
 import { storedCopy } from '../consumer/retry-sender';
 import { HalfMessageInfo, TransactionAdmin, TransactionStats } from './transaction-admin';
 import { GroupNotFoundError } from '../errors/group-not-found.error';
 import { guard } from '../errors/store-errors';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { intOption } from '../broker-options';
 import type { MessageView } from '../message';
 import {
   consumedBy,
@@ -125,12 +125,12 @@ export class Admin {
     return guard('transaction stats', () => this.transactions.transactionStats());
   }
 
-  /** Creates a topic; calling again with the same queue count is a no-op, another count is a TopicConflictError. */
+  /** Creates a topic (`queues` default: the broker's defaultTopicQueues); the same count again is a no-op, another a TopicConflictError. */
   createTopic(name: string, options: { queues?: number } = {}): Promise<void> {
     return guard('create topic', async () => {
       this.ctx.assertOpen('create a topic');
       assertUserTopicName(name);
-      await this.ctx.routes.create(name, options.queues ?? 8);
+      await this.ctx.routes.create(name, options.queues ?? this.ctx.options.defaultTopicQueues);
     });
   }
 

@@ -1,5 +1,5 @@
+import { intOption } from '../option-limits';
 import type { BrokerContext } from '../broker-context';
-import { intOption } from '../broker-options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { TransactionAlreadyResolvedError } from '../errors/transaction-already-resolved.error';
 import { TransactionNotFoundError } from '../errors/transaction-not-found.error';

@@ -1,5 +1,5 @@
+import { boolOption, intOption, limitedOption, OPTION_LIMITS } from '../option-limits';
 import { hostname } from 'node:os';
-import { boolOption, intOption } from '../broker-options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
 import { assertUserTopicName, isValidGroupName } from '../topic-name';
@@ -136,8 +136,8 @@ export function resolvePushConsumerOptions(options: PushConsumerOptions): Resolv
     instanceName,
     subscriptions,
     handler: options.handler,
-    concurrency: intOption(options.concurrency, 'concurrency', 16, 1, 1_000),
-    maxReconsumeTimes: intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000),
+    concurrency: limitedOption(options.concurrency, 'concurrency', OPTION_LIMITS.concurrency),
+    maxReconsumeTimes: limitedOption(options.maxReconsumeTimes, 'maxReconsumeTimes', OPTION_LIMITS.maxReconsumeTimes),
     consumeFromWhere,
     consumeTimestamp,
     pullBatchSize: intOption(options.pullBatchSize, 'pullBatchSize', 32, 1, 1_024),

@@ -1,6 +1,6 @@
+import { intOption, limitedOption, OPTION_LIMITS } from '../option-limits';
 import type { BrokerContext } from '../broker-context';
 import { decodeMessages } from '../store/notifications';
-import { intOption } from '../broker-options';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { InvalidReceiptHandleError } from '../errors/invalid-receipt-handle.error';
@@ -78,7 +78,7 @@ export class SimpleConsumer {
     // %RETRY%<group> too: dead letters resent by an operator come back through it
     this.topics = [...entries.map(([topic]) => topic), retryTopicOf(options.group)];
     this.tags = [...entries.map(([, expression]) => parseTagExpression(expression)?.join('||') ?? null), null];
-    this.maxReconsumeTimes = intOption(options.maxReconsumeTimes, 'maxReconsumeTimes', 16, 0, 1_000);
+    this.maxReconsumeTimes = limitedOption(options.maxReconsumeTimes, 'maxReconsumeTimes', OPTION_LIMITS.maxReconsumeTimes);
     const from = options.consumeFromWhere ?? 'LAST_OFFSET';
     if (from !== 'LAST_OFFSET' && from !== 'FIRST_OFFSET') {
       throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");

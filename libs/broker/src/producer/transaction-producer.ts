@@ -1,7 +1,7 @@
+import { boolOption, intOption, limitedOption, OPTION_LIMITS } from '../option-limits';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
-import { boolOption, intOption } from '../broker-options';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { toHeraldError } from '../errors/store-errors';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
@@ -67,9 +67,9 @@ function resolveOptions(options: TransactionProducerOptions): ResolvedTransactio
   return {
     group: options.group,
     checker: options.checker,
-    transactionTimeout: intOption(options.transactionTimeout, 'transactionTimeout', 6_000, 1, 7 * 86_400_000),
-    checkInterval: intOption(options.checkInterval, 'checkInterval', 60_000, 1, 7 * 86_400_000),
-    maxChecks: intOption(options.maxChecks, 'maxChecks', 15, 1, 10_000),
+    transactionTimeout: limitedOption(options.transactionTimeout, 'transactionTimeout', OPTION_LIMITS.transactionTimeout),
+    checkInterval: limitedOption(options.checkInterval, 'checkInterval', OPTION_LIMITS.checkInterval),
+    maxChecks: limitedOption(options.maxChecks, 'maxChecks', OPTION_LIMITS.maxChecks),
     checkTimeout: intOption(options.checkTimeout, 'checkTimeout', 10_000, 1, 3_600_000),
     checkConcurrency: intOption(options.checkConcurrency, 'checkConcurrency', 8, 1, 1_000),
     runCheckBack: boolOption(options.runCheckBack, 'runCheckBack', true),
@@ -140,7 +140,12 @@ export class TransactionProducer {
   prepareHalf(message: Message, options: { transactionTimeout?: number } = {}): PreparedHalf {
     this.ctx.assertOpen('send');
     const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
-    const transactionTimeout = intOption(options.transactionTimeout, 'transactionTimeout', this.options.transactionTimeout, 1, 7 * 86_400_000);
+    const transactionTimeout = limitedOption(
+      options.transactionTimeout,
+      'transactionTimeout',
+      OPTION_LIMITS.transactionTimeout,
+      this.options.transactionTimeout,
+    );
     const transactionId = randomUUID();
     const store = async (): Promise<void> => {
       try {

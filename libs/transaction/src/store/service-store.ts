@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { loadMigrations, migrate, MigrationConnection } from '@herald/broker';
+import { loadMigrations, migrate, MigrationConnection } from '@herald/broker/internal';
 
 export type LogState = 'COMMITTED' | 'ROLLED_BACK';
 

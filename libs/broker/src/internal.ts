@@ -1,0 +1,9 @@
+/**
+ * `@herald/broker/internal`: what Herald's own packages share with the broker — option
+ * resolution with the broker's limits, and the migrator their schemas use. Not part of the
+ * public API: no semver promise, and applications should not import it.
+ */
+export { intOption, boolOption, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from './option-limits';
+export type { IntLimit } from './option-limits';
+export { migrate, loadMigrations } from './store/migrator';
+export type { Migration, MigrationConnection, SchemaFiles } from './store/migrator';
