@@ -20,7 +20,8 @@ export interface BrokerContext {
   /** Byte and count budgets of every group commit of messages. */
   readonly sendLimits: GroupCommitLimits<QueuedMessage>;
   readonly appender: GroupCommit<QueuedMessage, AppendResult>;
-  readonly scheduler: GroupCommit<QueuedMessage, void>;
+  /** Group commit of messages not due yet (delays, retries) into scheduled_messages; the due-message mover takes them from there. */
+  readonly delayedWriter: GroupCommit<QueuedMessage, void>;
   readonly channels: Channels;
   /** Throws IllegalStateError once the broker is closing. */
   assertOpen(operation: string): void;

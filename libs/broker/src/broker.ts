@@ -12,7 +12,7 @@ import { FlushQueueSelector } from './producer/flush-queue-selector';
 import { Producer, ProducerOptions } from './producer/producer';
 import { TransactionProducer, TransactionProducerOptions } from './producer/transaction-producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
-import { RetentionCleaner } from './scheduler/retention-cleaner';
+import { RetentionRunner } from './scheduler/retention-runner';
 import { migrate } from './store/migrator';
 import { checkServerSettings } from './store/server-settings';
 import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
@@ -40,7 +40,7 @@ export class Broker {
   /** Moves due retries into their queues; `runOnce()` drives it by hand in tests. */
   readonly scheduler: DueMessageMover;
   /** Deletes messages past the retention; `runOnce()` drives it by hand in tests. */
-  readonly retention: RetentionCleaner;
+  readonly retention: RetentionRunner;
   private readonly ctx: BrokerContext;
   private readonly consumers = new Set<PushConsumer>();
   private readonly transactionProducers = new Set<TransactionProducer>();
@@ -82,7 +82,7 @@ export class Broker {
         limits,
         options.appendPipelineDepth,
       ),
-      scheduler: new GroupCommit<QueuedMessage, void>(async (batch) => {
+      delayedWriter: new GroupCommit<QueuedMessage, void>(async (batch) => {
         await scheduleMessages(producerPool, batch);
         return batch.map(() => undefined);
       }, limits),
@@ -93,7 +93,7 @@ export class Broker {
     };
     this.admin = new Admin(this.ctx);
     this.scheduler = new DueMessageMover(this.ctx);
-    this.retention = new RetentionCleaner(this.ctx);
+    this.retention = new RetentionRunner(this.ctx);
   }
 
   /**
@@ -168,7 +168,7 @@ export class Broker {
       await Promise.allSettled([...this.consumers].map((consumer) => consumer.shutdown()));
       await Promise.allSettled([...this.transactionProducers].map((producer) => producer.shutdown()));
       await this.ctx.appender.drain();
-      await this.ctx.scheduler.drain();
+      await this.ctx.delayedWriter.drain();
       await this.scheduler.stop();
       await this.retention.stop();
       await this.appendConnection.close();

@@ -25,6 +25,7 @@ export { MessageTooLargeError } from './errors/message-too-large.error';
 export { InvalidMessageError } from './errors/invalid-message.error';
 export { InvalidFilterExpressionError } from './errors/invalid-filter-expression.error';
 export { SchemaVersionTooNewError } from './errors/schema-version.error';
+export { SchemaMigrationError } from './errors/schema-migration.error';
 export { IllegalStateError } from './errors/illegal-state.error';
 export { GroupNotFoundError } from './errors/group-not-found.error';
 export { BrokerStoreError } from './errors/broker-store.error';

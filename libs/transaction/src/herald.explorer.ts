@@ -4,7 +4,7 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { assertUserTopicName, InvalidOptionsError, isValidGroupName } from '@herald/broker';
 import type { MessageListenerOptions } from './decorators/message-listener.decorator';
 import type { TransactionalMessageOptions } from './decorators/transactional-message.decorator';
-import { InvalidListenerError } from './errors/invalid-listener.error';
+import { InvalidDecoratedMethodError } from './errors/invalid-decorated-method.error';
 import { HeraldMetadataAccessor } from './herald-metadata.accessor';
 import { inboxRetentionProblem } from './herald-module-options';
 import { HeraldRuntime } from './herald-runtime';
@@ -65,7 +65,8 @@ export class HeraldExplorer implements OnModuleInit {
         if (!messageOptions && !listenerOptions) continue;
         const label = `${instance.constructor.name}.${name}`;
         this.assertStatic(wrapper, label);
-        if (messageOptions && listenerOptions) throw new InvalidListenerError(label, 'a method cannot be both @TransactionalMessage and @MessageListener');
+        if (messageOptions && listenerOptions)
+          throw new InvalidDecoratedMethodError(label, 'a method cannot be both @TransactionalMessage and @MessageListener');
         if (messageOptions) {
           validateMessage(messageOptions, label);
           topics.push(messageOptions.topic);
@@ -77,7 +78,10 @@ export class HeraldExplorer implements OnModuleInit {
           topics.push(listenerOptions.topic);
           const owner = seenGroups.get(listenerOptions.group);
           if (owner !== undefined && owner !== label) {
-            throw new InvalidListenerError(label, `consumer group "${listenerOptions.group}" already has a listener (${owner}); use one group per listener`);
+            throw new InvalidDecoratedMethodError(
+              label,
+              `consumer group "${listenerOptions.group}" already has a listener (${owner}); use one group per listener`,
+            );
           }
           if (owner === undefined) this.listeners.push({ options: listenerOptions, instance, method: method as DiscoveredListener['method'], label });
           seenGroups.set(listenerOptions.group, label);
@@ -89,7 +93,7 @@ export class HeraldExplorer implements OnModuleInit {
 
   private assertStatic(wrapper: InstanceWrapper, label: string): void {
     if (!wrapper.isDependencyTreeStatic()) {
-      throw new InvalidListenerError(
+      throw new InvalidDecoratedMethodError(
         label,
         'it is on a request-scoped (or transient-dependent) provider; Herald calls it outside any request, so declare it on a singleton provider',
       );
@@ -101,7 +105,7 @@ export class HeraldExplorer implements OnModuleInit {
     if (typeof options.maxReconsumeTimes !== 'number') return;
     const problem = inboxRetentionProblem(this.runtime.options, options.maxReconsumeTimes);
     if (problem !== null)
-      throw new InvalidListenerError(
+      throw new InvalidDecoratedMethodError(
         label,
         `its maxReconsumeTimes ${options.maxReconsumeTimes} retries past the inbox retention: ${problem}; raise inboxRetention or lower maxReconsumeTimes`,
       );
@@ -133,7 +137,7 @@ function validateMessage(options: TransactionalMessageOptions, label: string): v
         throw new InvalidOptionsError(field, 'must be a function (result, ...args) => value');
     }
   } catch (error) {
-    throw new InvalidListenerError(label, error instanceof Error ? error.message : String(error));
+    throw new InvalidDecoratedMethodError(label, error instanceof Error ? error.message : String(error));
   }
 }
 
@@ -144,6 +148,6 @@ function validateListener(options: MessageListenerOptions, label: string): void 
     if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
     if (options.tag !== undefined && options.sql !== undefined) throw new InvalidOptionsError('sql', 'give either tag or sql, not both');
   } catch (error) {
-    throw new InvalidListenerError(label, error instanceof Error ? error.message : String(error));
+    throw new InvalidDecoratedMethodError(label, error instanceof Error ? error.message : String(error));
   }
 }

@@ -11,4 +11,4 @@ export { HeraldHealthIndicator } from './herald.health';
 export type { HeraldHealthOptions } from './herald.health';
 export { HeraldRuntime, TransactionLogChecker } from './herald-runtime';
 export { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
-export { InvalidListenerError } from './errors/invalid-listener.error';
+export { InvalidDecoratedMethodError } from './errors/invalid-decorated-method.error';

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Transactional } from '@nestjs-cls/transactional';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { HeraldHealthIndicator, InvalidListenerError, MessageListener } from '@herald/transaction';
+import { HeraldHealthIndicator, InvalidDecoratedMethodError, MessageListener } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
 import { PrivatePostgres } from '../../../test/support/private-postgres';
 import { waitFor } from '../../../test/support/wait-for';
@@ -101,7 +101,7 @@ describe('lifecycle', () => {
       entities: [ReservationRow],
       providers: [RequestScopedHandler],
     });
-    await expect(starting).rejects.toThrow(InvalidListenerError);
+    await expect(starting).rejects.toThrow(InvalidDecoratedMethodError);
     await expect(starting).rejects.toThrow(/RequestScopedHandler\.reserve.*request-scoped/);
   });
 

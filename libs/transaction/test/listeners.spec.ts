@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { InvalidListenerError, MessageListener, TransactionalMessage, TransactionLogChecker } from '@herald/transaction';
+import { InvalidDecoratedMethodError, MessageListener, TransactionalMessage, TransactionLogChecker } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
 import { waitFor } from '../../../test/support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
@@ -141,7 +141,7 @@ describe('@MessageListener options and duties', () => {
       entities: [ReservationRow],
       providers: [InventoryHandlers, SecondInventoryListener],
     });
-    await expect(starting).rejects.toThrow(InvalidListenerError);
+    await expect(starting).rejects.toThrow(InvalidDecoratedMethodError);
     await expect(starting).rejects.toThrow(/consumer group "inventory" already has a listener \(InventoryHandlers\.reserve\)/);
   });
 

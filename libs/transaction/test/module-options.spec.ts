@@ -4,7 +4,7 @@ import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionsError } from '@herald/broker';
-import { HeraldModule, HeraldModuleOptions, InvalidListenerError, TransactionalMessage } from '@herald/transaction';
+import { HeraldModule, HeraldModuleOptions, InvalidDecoratedMethodError, TransactionalMessage } from '@herald/transaction';
 import { OrderRow, OrderService } from './fixtures/order-inventory';
 import { useServiceDatabases } from './nest-harness';
 
@@ -111,7 +111,7 @@ describe('HeraldModule options', () => {
       (e: unknown) => e,
     );
     await moduleRef.close();
-    expect(error).toBeInstanceOf(InvalidListenerError);
+    expect(error).toBeInstanceOf(InvalidDecoratedMethodError);
     expect(String(error)).toMatch(/BadTopic\.send/);
   });
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_DELAY_LEVELS, InvalidOptionsError } from '@herald/broker';
-import { HeraldModule, HeraldModuleOptions, InvalidListenerError, MessageListener } from '@herald/transaction';
+import { HeraldModule, HeraldModuleOptions, InvalidDecoratedMethodError, MessageListener } from '@herald/transaction';
 import { ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 
@@ -58,7 +58,7 @@ describe('retention options are checked against each other at startup', () => {
       providers: [PatientHandler],
       herald: { broker: { delayLevels: DEFAULT_DELAY_LEVELS } },
     });
-    await expect(starting).rejects.toThrow(InvalidListenerError);
+    await expect(starting).rejects.toThrow(InvalidDecoratedMethodError);
     await expect(starting).rejects.toThrow(/PatientHandler\.reserve.*inboxRetention/);
   });
 });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
+import { SchemaMigrationError } from '@herald/broker';
 import { loadMigrations, migrate } from '@herald/broker/internal';
 import { OrderRow, OrderService } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
@@ -59,5 +60,25 @@ describe('upgrading the service schema', () => {
     );
     // deleted rows were older than both the retention (4 days) and every surviving row (log 2 days, inbox 10 days)
     expect(horizons).toEqual({ log_days: 4, inbox_days: 10 });
+  });
+
+  it('a failed migration of the service schema names that schema and the step, not the broker', async () => {
+    // a table in the way of migration 001 (say, left by another tool under the same schema name)
+    await env.query('order', 'CREATE SCHEMA herald_blocked; CREATE TABLE herald_blocked.inbox (x int)');
+    const starting = startService({
+      name: 'order-service',
+      dbUrl: env.urls.order,
+      brokerUrl: env.urls.broker,
+      entities: [OrderRow],
+      providers: [OrderService],
+      herald: { schema: 'herald_blocked' },
+    });
+    await expect(starting).rejects.toBeInstanceOf(SchemaMigrationError);
+    await expect(starting).rejects.toMatchObject({
+      code: 'SCHEMA_MIGRATION_FAILED',
+      schema: 'herald_blocked',
+      step: '001_transaction_log_and_inbox',
+      message: expect.stringMatching(/^Migrating schema "herald_blocked" failed at 001_transaction_log_and_inbox: relation "inbox" already exists/),
+    });
   });
 });

@@ -26,7 +26,7 @@ export class RetrySender {
   async sendBack(row: MessageRow): Promise<'RETRY' | 'DLQ'> {
     if (row.reconsume_times >= this.maxReconsumeTimes) return this.deadLetter(row);
     const retry = row.reconsume_times + 1;
-    await this.ctx.scheduler.submit([{ ...storedCopy(row), topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) }]);
+    await this.ctx.delayedWriter.submit([{ ...storedCopy(row), topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) }]);
     return 'RETRY';
   }
 

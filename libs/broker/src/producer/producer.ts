@@ -71,7 +71,7 @@ export class Producer {
   sendOneway(message: Message): void {
     this.ctx.assertOpen('send');
     const outgoing = toOutgoingMessage(message, this.ctx.options.maxMessageSize, this.ctx.options);
-    (outgoing.delayMs > 0 ? this.ctx.scheduler : this.ctx.appender).admit([outgoing]);
+    (outgoing.delayMs > 0 ? this.ctx.delayedWriter : this.ctx.appender).admit([outgoing]);
     this.append(outgoing.topic, [outgoing]).catch((error: unknown) => {
       this.ctx.options.logger.log('error', 'oneway send failed', {
         group: this.group,
@@ -108,7 +108,7 @@ export class Producer {
 
   /** Delayed messages wait in the broker's schedule; the scheduler appends them when due. */
   private async schedule(topic: string, queued: QueuedMessage[]): Promise<SendReceipt[]> {
-    await this.ctx.scheduler.submit(queued);
+    await this.ctx.delayedWriter.submit(queued);
     return queued.map((m) => ({
       msgId: m.msgId,
       topic,

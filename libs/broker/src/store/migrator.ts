@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BrokerStoreError } from '../errors/broker-store.error';
+import { SchemaMigrationError } from '../errors/schema-migration.error';
 import { SchemaVersionTooNewError } from '../errors/schema-version.error';
 import { toHeraldError } from '../errors/store-errors';
 
@@ -75,38 +75,39 @@ export async function migrate(pool: { connect(): Promise<MigrationConnection> },
       if (current > newest) throw new SchemaVersionTooNewError(schema, current, newest);
       const pending = migrations.filter((m) => m.version > current);
       for (const migration of pending) {
-        await inTransaction(client, `migration ${migration.name}`, async () => {
+        await inTransaction(client, schema, migration.name, async () => {
           await client.query(`SET LOCAL search_path TO ${ident}`);
           await client.query(migration.sql);
           await client.query(`INSERT INTO ${ident}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
         });
       }
-      if (functions) await applyFunctions(client, ident, functions, pending.length > 0);
+      if (functions) await applyFunctions(client, schema, functions, pending.length > 0);
       return newest;
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
     }
   } catch (error) {
-    if (error instanceof SchemaVersionTooNewError || error instanceof BrokerStoreError) throw error;
-    throw new BrokerStoreError('migrate', error);
+    if (error instanceof SchemaVersionTooNewError || error instanceof SchemaMigrationError) throw error;
+    throw new SchemaMigrationError(schema, 'the schema lock and version check', error);
   } finally {
     client.release();
   }
 }
 
-async function inTransaction(client: MigrationConnection, what: string, work: () => Promise<void>): Promise<void> {
+async function inTransaction(client: MigrationConnection, schema: string, step: string, work: () => Promise<void>): Promise<void> {
   await client.query('BEGIN');
   try {
     await work();
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
-    throw new BrokerStoreError(what, error);
+    throw new SchemaMigrationError(schema, step, error);
   }
 }
 
 /** `CREATE OR REPLACE`s every function of the file unless the same file is recorded as applied already. */
-async function applyFunctions(client: MigrationConnection, ident: string, file: { name: string; sql: string }, migrated: boolean): Promise<void> {
+async function applyFunctions(client: MigrationConnection, schema: string, file: { name: string; sql: string }, migrated: boolean): Promise<void> {
+  const ident = client.escapeIdentifier(schema);
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${ident}.schema_functions (
        file text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
@@ -114,7 +115,7 @@ async function applyFunctions(client: MigrationConnection, ident: string, file: 
   const checksum = createHash('sha256').update(file.sql).digest('hex');
   const { rows } = await client.query(`SELECT checksum FROM ${ident}.schema_functions WHERE file = $1`, [file.name]);
   if (!migrated && (rows[0] as { checksum: string } | undefined)?.checksum === checksum) return;
-  await inTransaction(client, file.name, async () => {
+  await inTransaction(client, schema, file.name, async () => {
     await client.query(`SET LOCAL search_path TO ${ident}`);
     await client.query(file.sql);
     await client.query(

@@ -6,11 +6,12 @@ import { deleteOldTransactionRecords } from '../store/transaction-statements';
 const BATCH = 1_000;
 
 /**
- * Deletes messages older than the retention, as a prefix of each queue, in
- * batches of short transactions that never lock queue rows, so producers and
- * consumers are not held up. Every broker runs one; an advisory lock lets one work.
+ * Runs the broker's retention: deletes messages older than the retention, as a prefix of
+ * each queue, and the outcomes of old transactions (resolved_transactions), in batches of
+ * short transactions that never lock queue rows, so producers and consumers are not held
+ * up. Every broker runs one; an advisory lock lets one work.
  */
-export class RetentionCleaner {
+export class RetentionRunner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
 

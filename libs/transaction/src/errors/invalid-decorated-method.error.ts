@@ -1,7 +1,7 @@
 import { HeraldError } from '@herald/broker';
 
-/** A @MessageListener or @TransactionalMessage cannot be registered as declared. */
-export class InvalidListenerError extends HeraldError {
+/** A @MessageListener or @TransactionalMessage method cannot be registered as declared. */
+export class InvalidDecoratedMethodError extends HeraldError {
   constructor(
     readonly handler: string,
     reason: string,
