@@ -24,6 +24,7 @@ import type { Channels } from './store/notifications';
 import { NotificationListener } from './util/notification-listener';
 import { PipelinedConnection } from './util/pipelined-connection';
 import { trackResource, untrackResource } from './util/resources';
+import { queueKey } from './util/keys';
 
 interface Pools {
   consumer: Pool;
@@ -64,7 +65,7 @@ export class Broker {
       maxPendingItems: options.maxPendingSends,
       maxPendingBytes: options.maxPendingBytes,
       sizeOf: (m) => m.bytes,
-      lanesOf: (m) => [`${m.topic}\u0000${m.queueId}`],
+      lanesOf: (m) => [queueKey(m.topic, m.queueId)],
     };
     this.ctx = {
       options,

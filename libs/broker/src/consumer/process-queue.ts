@@ -1,5 +1,6 @@
 import type { MessageRow } from '../store/rows';
 import type { Subscription } from './push-consumer-options';
+import { queueKey } from '../util/keys';
 
 /**
  * Offset bookkeeping of one queue this member consumes. Messages are tracked in
@@ -47,7 +48,7 @@ export class ProcessQueue {
   }
 
   get key(): string {
-    return `${this.topic}\u0000${this.queueId}`;
+    return queueKey(this.topic, this.queueId);
   }
 
   /** Messages pulled and not finished (buffered or running). */

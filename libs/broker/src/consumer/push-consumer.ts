@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { decodeGroupChange, decodeMessages } from '../store/notifications';
-import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { guard } from '../errors/store-errors';
@@ -17,8 +15,9 @@ import { WakeSignal } from '../util/wake-signal';
 import { MessageDispatcher } from './message-dispatcher';
 import { ProcessQueue } from './process-queue';
 import { EVERYTHING, PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
-import { queueKey, Rebalancer } from './rebalancer';
+import { Rebalancer } from './rebalancer';
 import { RetrySender } from './retry-sender';
+import { messageKey, newClientId, queueKey } from '../util/keys';
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -64,7 +63,7 @@ export class PushConsumer {
     this.options = resolvePushConsumerOptions(options);
     const { group, model, orderly } = this.options;
     this.group = group;
-    this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
+    this.clientId = newClientId();
     const broadcasting = model === 'BROADCASTING';
     this.offsetsKey = broadcasting ? `${group}@${this.options.instanceName}` : group;
     this.lockHolder = broadcasting ? null : this.clientId;
@@ -341,7 +340,7 @@ export class PushConsumer {
       const offset = Number(row.queue_offset);
       if (offset < queue.nextPullOffset) continue;
       counts.set(queue, (counts.get(queue) ?? 0) + 1);
-      const body = row.body ?? bodies?.get(`${row.topic}\u0000${row.queue_id}\u0000${row.queue_offset}`) ?? null;
+      const body = row.body ?? bodies?.get(messageKey(row.topic, row.queue_id, row.queue_offset)) ?? null;
       queue.track(offset, body?.length ?? 0);
       if (body === null) {
         // filtered out (tag or SQL): nothing to run, only the offset to pass

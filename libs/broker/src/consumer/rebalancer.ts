@@ -6,6 +6,7 @@ import { claimQueues, heartbeat, renewQueueLocks, startOffsets } from '../store/
 import type { QueueOffset, StartPosition } from '../store/group-statements';
 import { allocateAveragely } from './allocate';
 import type { ProcessQueue } from './process-queue';
+import { queueKey } from '../util/keys';
 
 export interface RebalanceHooks {
   /** The queues this member consumes now, by key. */
@@ -18,8 +19,6 @@ export interface RebalanceHooks {
   drop(queue: ProcessQueue, lost: boolean): void;
   active(): boolean;
 }
-
-export const queueKey = (topic: string, queueId: number): string => `${topic}\u0000${queueId}`;
 
 export interface MembershipSettings {
   group: string;

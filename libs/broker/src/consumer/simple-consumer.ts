@@ -8,7 +8,7 @@ import type { MessageView } from '../message';
 import { registerGroup, topicQueueCounts } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
 import { startOffsets } from '../store/group-statements';
-import { popMessages, settleReceipt } from '../store/statements';
+import { databaseTimeAgo, popMessages, settleReceipt } from '../store/statements';
 import { assertUserTopicName, dlqTopicOf, isValidGroupName, retryTopicOf } from '../topic-name';
 import { guard } from '../errors/store-errors';
 import { textProblem } from '../util/text';
@@ -208,6 +208,12 @@ export class SimpleConsumer {
               : ('FIRST_OFFSET' as const),
       })),
     );
-    await startOffsets(this.ctx.pool, this.group, queues, { agoMs: Math.ceil(performance.now() - this.createdAt) + 1 });
+    // The creation instant on the database's clock, erring early only: now() is read somewhere
+    // within this round trip, so the time elapsed here by its end bounds the time since creation.
+    // (now() minus the elapsed time read before a later statement skipped messages stored while
+    // that statement waited for a connection.)
+    const databaseNow = await databaseTimeAgo(this.ctx.pool, 0);
+    const createdAt = new Date(databaseNow.getTime() - Math.ceil(performance.now() - this.createdAt) - 1);
+    await startOffsets(this.ctx.pool, this.group, queues, { at: createdAt });
   }
 }

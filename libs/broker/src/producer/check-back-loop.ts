@@ -12,7 +12,8 @@ import {
   ResolveResult,
 } from '../store/transaction-statements';
 import { trackResource, untrackResource } from '../util/resources';
-import { WakeSignal } from '../util/wake-signal';
+import { DueLoop } from '../util/due-loop';
+import type { PassResult } from '../util/due-loop';
 import type { ResolvedTransactionProducerOptions, TransactionResolution } from './transaction-producer';
 
 const CLAIM_BATCH = 64;
@@ -25,10 +26,7 @@ const CLAIM_BATCH = 64;
  * nearer one is stored.
  */
 export class CheckBackLoop {
-  private readonly signal = new WakeSignal();
-  private running: Promise<void> | null = null;
-  private stopped = false;
-  private wakeAt = Number.POSITIVE_INFINITY;
+  private readonly loop: DueLoop;
   private checksSinceHeartbeat = 0;
   private heartbeat: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -38,7 +36,13 @@ export class CheckBackLoop {
     private readonly options: ResolvedTransactionProducerOptions,
     private readonly clientId: string,
     private readonly resolve: (transactionId: string, outcome: 'COMMIT' | 'ROLLBACK') => Promise<ResolveResult>,
-  ) {}
+  ) {
+    this.loop = new DueLoop(
+      () => this.pass(),
+      ctx.options.pollInterval,
+      (error) => ctx.options.logger.log('warn', 'check-back pass failed; will retry', { group: options.group, error: errorText(error) }),
+    );
+  }
 
   async start(): Promise<void> {
     await this.beat();
@@ -46,18 +50,16 @@ export class CheckBackLoop {
     this.heartbeat = setInterval(() => void this.beat(), this.ctx.options.heartbeatInterval);
     this.unsubscribe = this.ctx.listener.subscribe(this.ctx.channels.halves, (payload) => {
       const due = decodeHalfDue(payload);
-      if (due === null || (due.group === this.options.group && Date.now() + due.dueInMs < this.wakeAt)) this.signal.wake();
+      if (due === null || due.group === this.options.group) this.loop.dueIn(due?.dueInMs ?? null);
     });
-    if (this.options.runCheckBack) this.running = this.run();
+    if (this.options.runCheckBack) this.loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.loop.isStopped) return;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.unsubscribe?.();
-    this.signal.wake();
-    await this.running;
+    await this.loop.stop();
     try {
       await leaveProducerGroup(this.ctx.producerPool, this.options.group, this.clientId);
     } catch (error) {
@@ -77,30 +79,18 @@ export class CheckBackLoop {
     }
   }
 
-  private async run(): Promise<void> {
-    const { pollInterval, logger } = this.ctx.options;
-    while (!this.stopped) {
-      let sleep = pollInterval;
-      try {
-        const claimed = await claimDueHalves(
-          this.ctx.producerPool,
-          this.options.group,
-          this.clientId,
-          this.options.checkTimeout + this.ctx.options.sessionTimeout,
-          CLAIM_BATCH,
-        );
-        if (claimed.length > 0) await this.checkAll(claimed);
-        if (claimed.length === CLAIM_BATCH) continue;
-        const next = await nextHalfDue(this.ctx.producerPool, this.options.group);
-        if (next !== null) sleep = Math.min(pollInterval, Math.max(0, Math.ceil(next)));
-      } catch (error) {
-        logger.log('warn', 'check-back pass failed; will retry', { group: this.options.group, error: errorText(error) });
-      }
-      if (this.stopped) break;
-      this.wakeAt = Date.now() + sleep;
-      if (sleep > 0) await this.signal.wait(sleep);
-      this.wakeAt = Number.POSITIVE_INFINITY;
-    }
+  /** Claims and checks due halves; again at once while a full batch came back, else sleeps until the next is due. */
+  private async pass(): Promise<PassResult> {
+    const claimed = await claimDueHalves(
+      this.ctx.producerPool,
+      this.options.group,
+      this.clientId,
+      this.options.checkTimeout + this.ctx.options.sessionTimeout,
+      CLAIM_BATCH,
+    );
+    if (claimed.length > 0) await this.checkAll(claimed);
+    if (claimed.length === CLAIM_BATCH) return 'again';
+    return { nextDueInMs: await nextHalfDue(this.ctx.producerPool, this.options.group) };
   }
 
   /** Checks claimed halves, `checkConcurrency` at a time; inconclusive ones are re-scheduled together. */
@@ -108,7 +98,7 @@ export class CheckBackLoop {
     const inconclusive: string[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < claimed.length && !this.stopped) {
+      while (next < claimed.length && !this.loop.isStopped) {
         const half = claimed[next];
         next += 1;
         const answer = await this.ask(half);

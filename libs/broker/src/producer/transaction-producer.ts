@@ -1,6 +1,5 @@
 import { boolOption, intOption, limitedOption, OPTION_LIMITS } from '../option-limits';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import type { BrokerContext } from '../broker-context';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { toHeraldError } from '../errors/store-errors';
@@ -15,6 +14,7 @@ import { GroupCommit } from '../util/group-commit';
 import { fnv1a } from '../util/hash';
 import { CheckBackLoop } from './check-back-loop';
 import { assertTransactionId } from './transaction-id';
+import { newClientId } from '../util/keys';
 
 export type TransactionResolution = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
 /** Answers a check-back: did the local transaction of this half message commit? */
@@ -98,7 +98,7 @@ export class TransactionProducer {
   ) {
     this.options = resolveOptions(options);
     this.group = this.options.group;
-    this.clientId = `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
+    this.clientId = newClientId();
     const { producerPool: pool, options: brokerOptions } = ctx;
     this.halves = new GroupCommit<HalfToStore, void>(async (batch) => {
       await insertHalves(pool, batch);

@@ -2,7 +2,7 @@ import type { BrokerContext } from '../broker-context';
 import { decodeScheduled } from '../store/notifications';
 import { errorText } from '../logger';
 import { deferOldestDueMessage, moveDueMessages } from '../store/statements';
-import { WakeSignal } from '../util/wake-signal';
+import { DueLoop } from '../util/due-loop';
 
 const BATCH = 500;
 /** A message that cannot be moved even alone waits this long, so the ones behind it go on. */
@@ -17,27 +17,28 @@ const BUSY_RETRY_MS = 250;
  * scheduled), with the poll interval as a fallback.
  */
 export class DueMessageMover {
-  private readonly signal = new WakeSignal();
-  private loop: Promise<void> | null = null;
-  private stopped = false;
-  private wakeAt = Number.POSITIVE_INFINITY;
+  private readonly loop: DueLoop;
   private unsubscribe: (() => void) | null = null;
 
-  constructor(private readonly ctx: BrokerContext) {}
+  constructor(private readonly ctx: BrokerContext) {
+    this.loop = new DueLoop(
+      async () => {
+        const pass = await this.runOnce();
+        return { nextDueInMs: pass.busy ? BUSY_RETRY_MS : pass.nextDueInMs };
+      },
+      ctx.options.pollInterval,
+      (error) => ctx.options.logger.log('warn', 'moving due messages failed; will retry', { error: errorText(error) }),
+    );
+  }
 
   start(): void {
-    this.unsubscribe = this.ctx.listener.subscribe(this.ctx.channels.scheduled, (payload) => {
-      const inMs = decodeScheduled(payload);
-      if (inMs === null || Date.now() + inMs < this.wakeAt) this.signal.wake();
-    });
-    this.loop = this.run();
+    this.unsubscribe = this.ctx.listener.subscribe(this.ctx.channels.scheduled, (payload) => this.loop.dueIn(decodeScheduled(payload)));
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    this.signal.wake();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /**
@@ -79,24 +80,6 @@ export class DueMessageMover {
         });
         return { moved: 0, nextDueInMs: 0, full: msgId !== null };
       }
-    }
-  }
-
-  private async run(): Promise<void> {
-    const { pollInterval, logger } = this.ctx.options;
-    while (!this.stopped) {
-      let sleep = pollInterval;
-      try {
-        const pass = await this.runOnce();
-        if (pass.busy) sleep = Math.min(pollInterval, BUSY_RETRY_MS);
-        else if (pass.nextDueInMs !== null) sleep = Math.min(pollInterval, Math.max(0, Math.ceil(pass.nextDueInMs)));
-      } catch (error) {
-        logger.log('warn', 'moving due messages failed; will retry', { error: errorText(error) });
-      }
-      if (this.stopped) break;
-      this.wakeAt = Date.now() + sleep;
-      if (sleep > 0) await this.signal.wait(sleep);
-      this.wakeAt = Number.POSITIVE_INFINITY;
     }
   }
 }

@@ -6,6 +6,7 @@
 import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { OutgoingMessage } from '../message-validation';
 import type { MessageRow } from './rows';
+import { messageKey, queueKey } from '../util/keys';
 
 export type Db = Pick<Pool, 'query'>;
 
@@ -82,7 +83,7 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
   const c = messageColumns(messages);
   const counts = new Map<string, { topic: string; queueId: number; n: number }>();
   const ranks = messages.map((m) => {
-    const key = `${m.topic}\u0000${m.queueId}`;
+    const key = queueKey(m.topic, m.queueId);
     let entry = counts.get(key);
     if (!entry) {
       entry = { topic: m.topic, queueId: m.queueId, n: 0 };
@@ -115,8 +116,8 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
       ...bodyParams(messages),
     ],
   });
-  const bases = new Map(rows.map((row) => [`${row.topic}\u0000${row.queue_id}`, Number(row.base)]));
-  return messages.map((m, i) => ({ queueId: m.queueId, queueOffset: (bases.get(`${m.topic}\u0000${m.queueId}`) ?? Number.NaN) + ranks[i] }));
+  const bases = new Map(rows.map((row) => [queueKey(row.topic, row.queue_id), Number(row.base)]));
+  return messages.map((m, i) => ({ queueId: m.queueId, queueOffset: (bases.get(queueKey(m.topic, m.queueId)) ?? Number.NaN) + ranks[i] }));
 }
 
 /** Stores messages that become due later (retries); wakes schedulers with the nearest delay. */
@@ -243,7 +244,7 @@ export async function fetchBodies(db: Db, refs: readonly { topic: string; queueI
            JOIN messages m ON m.topic = r.topic AND m.queue_id = r.queue_id AND m.queue_offset = r.queue_offset`,
     values: [refs.map((r) => r.topic), refs.map((r) => r.queueId), refs.map((r) => r.offset)],
   });
-  return new Map(rows.map((row) => [`${row.topic}\u0000${row.queue_id}\u0000${row.queue_offset}`, row.body]));
+  return new Map(rows.map((row) => [messageKey(row.topic, row.queue_id, row.queue_offset), row.body]));
 }
 
 export interface PoppedRow extends MessageRow {
