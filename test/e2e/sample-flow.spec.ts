@@ -7,10 +7,24 @@ describe('the sample end to end (child processes, four databases)', () => {
   it('200 orders through a logistics outage, an inventory restart mid-retries, a poison message and a SIGKILL between commits: every order consistent', async () => {
     const ctx = await startCluster(adminUrl());
     try {
-      await normalFlow(ctx);
-      await peakShaving(ctx, 200);
-      await decoupling(ctx);
-      await retryPersistence(ctx);
+      const normal = await normalFlow(ctx);
+      expect(normal.statuses).toEqual(['SHIPPED', 'SHIPPED', 'SHIPPED', 'SHIPPED']);
+      // the compensation: cancelled for lack of stock, nothing shipped
+      expect(normal.rejected.status).toBe('CANCELLED');
+      const peak = await peakShaving(ctx, 200);
+      expect(peak).toMatchObject({ accepted: 200, processed: 200 });
+      const outage = await decoupling(ctx);
+      // reserved while logistics was down, its 50 messages waiting at the broker, then all shipped
+      expect(outage.confirmedWhileDown).toBe(50);
+      expect(outage.logisticsBacklogWhileDown).toBeGreaterThanOrEqual(50);
+      expect(outage.statusesAfter).toEqual(Array.from({ length: 50 }, () => 'SHIPPED'));
+      expect(outage.logisticsBacklogAfter).toBe(0);
+      const retries = await retryPersistence(ctx);
+      // redelivered from the broker's store across the inventory restart
+      expect(retries.redeliveries).toBeGreaterThanOrEqual(2);
+      expect(retries.statusesAfterRetries).toEqual(['SHIPPED', 'SHIPPED']);
+      // the poison message: dead-lettered after maxReconsumeTimes, the order untouched, then resent and applied
+      expect(retries.poison).toEqual({ attemptsBeforeDlq: 4, statusWhileInDlq: 'PENDING', resent: 1, statusAfterResend: 'SHIPPED' });
       const crash = await checkBack(ctx);
       // the SIGKILL landed between the commits: the order committed locally, its OrderCreated only a pending half at the broker
       expect(crash.answered).toBe(false);

@@ -51,8 +51,14 @@ async function settled(api: SampleApi, ids: string[]): Promise<boolean> {
   return true;
 }
 
+/** What part 1 saw: the status of each order, and the rejected one's status and last history entry. */
+export interface NormalFlowObservation {
+  statuses: string[];
+  rejected: { status: string; detail: string | null };
+}
+
 /** 1. A few orders all the way through, one rejected for lack of stock (compensation). */
-export async function normalFlow({ api, ui }: DemoContext): Promise<void> {
+export async function normalFlow({ api, ui }: DemoContext): Promise<NormalFlowObservation> {
   ui.section(1, 'Normal flow', 'POST /orders → OrderCreated (sent when the order commits) → inventory reserves → logistics ships → order SHIPPED.');
   const ids = await postOrders(api, 4, 4);
   const { id: rejected } = await api.createOrder('customer-greedy', [{ sku: 'scarce', qty: 50 }]);
@@ -63,10 +69,14 @@ export async function normalFlow({ api, ui }: DemoContext): Promise<void> {
   for (const event of order.history) ui.print(`      ${event.at.slice(11, 23)}  ${event.event.padEnd(15)} ${event.detail ?? ''}`);
   const greedy = await api.getOrder(rejected);
   ui.say(`order ${rejected} is ${greedy.status}: ${greedy.history.at(-1)?.detail ?? ''} (the compensation: cancelled, nothing shipped)`);
+  return {
+    statuses: await Promise.all(ids.map(async (id) => (await api.getOrder(id)).status)),
+    rejected: { status: greedy.status, detail: greedy.history.at(-1)?.detail ?? null },
+  };
 }
 
 /** 2. A burst accepted at API speed, consumed at the consumers' bounded rate. */
-export async function peakShaving({ api, ui, cluster }: DemoContext, count: number): Promise<void> {
+export async function peakShaving({ api, ui, cluster }: DemoContext, count: number): Promise<{ accepted: number; processed: number; peakBacklog: number }> {
   ui.section(
     2,
     'Peak shaving',
@@ -106,10 +116,19 @@ export async function peakShaving({ api, ui, cluster }: DemoContext, count: numb
   ui.say(
     `accepted ${count} in ${((acceptedAt - started) / 1000).toFixed(1)} s (${acceptRate.toFixed(0)}/s); processed in ${((finishedAt - started) / 1000).toFixed(1)} s (${processRate.toFixed(0)}/s); inventory backlog peaked at ${peakBacklog}`,
   );
+  return { accepted, processed, peakBacklog };
+}
+
+/** What part 3 saw: orders reserved while logistics was down, its backlog then, and the statuses after it returned. */
+export interface DecouplingObservation {
+  confirmedWhileDown: number;
+  logisticsBacklogWhileDown: number;
+  statusesAfter: string[];
+  logisticsBacklogAfter: number;
 }
 
 /** 3. Logistics down: orders keep flowing in and being reserved; its backlog waits in the broker. */
-export async function decoupling({ api, ui, cluster }: DemoContext): Promise<void> {
+export async function decoupling({ api, ui, cluster }: DemoContext): Promise<DecouplingObservation> {
   ui.section(3, 'Decoupling', 'logistics is stopped; orders are still accepted and reserved; when it returns, its backlog is delivered.');
   await cluster.logistics.stop();
   ui.say('logistics stopped (SIGTERM: in-flight work finished, offsets committed)');
@@ -123,16 +142,30 @@ export async function decoupling({ api, ui, cluster }: DemoContext): Promise<voi
     60_000,
     200,
   );
-  ui.say(`50 orders accepted and CONFIRMED by inventory; logistics backlog: ${(await cluster.backlog()).logistics} messages`);
+  const logisticsBacklogWhileDown = (await cluster.backlog()).logistics;
+  ui.say(`50 orders accepted and CONFIRMED by inventory; logistics backlog: ${logisticsBacklogWhileDown} messages`);
   await cluster.logistics.start();
   ui.say('logistics started again');
   await until(() => settled(api, ids), 'logistics to catch up', 60_000, 200);
   await until(async () => (await cluster.backlog()).logistics === 0, 'the logistics offsets to be committed', 30_000, 200);
   ui.say('all 50 SHIPPED; logistics backlog: 0');
+  return {
+    confirmedWhileDown: ids.length,
+    logisticsBacklogWhileDown,
+    statusesAfter: await Promise.all(ids.map(async (id) => (await api.getOrder(id)).status)),
+    logisticsBacklogAfter: (await cluster.backlog()).logistics,
+  };
+}
+
+/** What part 4 saw: redeliveries across the restart, and the poison message's way through the DLQ. */
+export interface RetryObservation {
+  redeliveries: number;
+  statusesAfterRetries: string[];
+  poison: { attemptsBeforeDlq: number; statusWhileInDlq: string; resent: number; statusAfterResend: string };
 }
 
 /** 4. Failures retried on the decaying schedule from the broker's store, across a restart; a poison message to the DLQ and back. */
-export async function retryPersistence({ api, ui, cluster }: DemoContext): Promise<void> {
+export async function retryPersistence({ api, ui, cluster }: DemoContext): Promise<RetryObservation> {
   ui.section(
     4,
     'Retry persistence',
@@ -156,6 +189,7 @@ export async function retryPersistence({ api, ui, cluster }: DemoContext): Promi
   await cluster.inventory.start();
   await until(() => settled(api, ids), 'the retried orders to settle', 60_000, 200);
   ui.say(`both orders settled after ${retries.length} redeliveries, resumed from the broker's store after the restart`);
+  const statusesAfterRetries = await Promise.all(ids.map(async (id) => (await api.getOrder(id)).status));
 
   ui.say('a poison message: every order with "fig" fails in inventory');
   await api.faults('inventory', { poisonSku: 'fig' });
@@ -170,15 +204,20 @@ export async function retryPersistence({ api, ui, cluster }: DemoContext): Promi
     60_000,
     200,
   );
-  ui.say(
-    `order ${poisoned.slice(0, 8)}… is in %DLQ%inventory after ${dead.reconsumeTimes + 1} attempts; the order is still ${(await api.getOrder(poisoned)).status}`,
-  );
+  const statusWhileInDlq = (await api.getOrder(poisoned)).status;
+  ui.say(`order ${poisoned.slice(0, 8)}… is in %DLQ%inventory after ${dead.reconsumeTimes + 1} attempts; the order is still ${statusWhileInDlq}`);
   await api.faults('inventory', { poisonSku: null });
   const resent = await cluster.broker.admin.resendDlq('inventory', [dead.msgId]);
   ui.say(`fixed (fault cleared) and resent ${resent} message from the DLQ`);
   await until(() => settled(api, [poisoned]), 'the resent order to settle', 60_000, 200);
-  ui.say(`order ${poisoned.slice(0, 8)}… is ${(await api.getOrder(poisoned)).status}`);
+  const statusAfterResend = (await api.getOrder(poisoned)).status;
+  ui.say(`order ${poisoned.slice(0, 8)}… is ${statusAfterResend}`);
   cluster.inventory.onLine = () => undefined;
+  return {
+    redeliveries: retries.length,
+    statusesAfterRetries,
+    poison: { attemptsBeforeDlq: dead.reconsumeTimes + 1, statusWhileInDlq, resent, statusAfterResend },
+  };
 }
 
 /** What part 5 saw right after the crash, for the tests to hold it to its claim. */
