@@ -42,7 +42,13 @@ describe("the Dockerfile's runtime stage, carried out without Docker", () => {
             recursive: true,
           });
       } else if (instruction === 'RUN') {
-        const result = spawnSync('sh', ['-c', args], { cwd: app, env: { ...npmFreeEnv(), ...env }, encoding: 'utf8', timeout: 300_000 });
+        // an npm cache of the image's own, as in a container: the stage cleans its cache, which must not be this machine's
+        const result = spawnSync('sh', ['-c', args], {
+          cwd: app,
+          env: { ...npmFreeEnv(), ...env, npm_config_cache: join(image, 'npm-cache') },
+          encoding: 'utf8',
+          timeout: 300_000,
+        });
         if (result.status !== 0) throw new Error(`RUN ${args} failed:\n${result.stdout}\n${result.stderr}`);
       } else if (instruction === 'USER') user = args;
       else if (instruction === 'CMD') cmd = JSON.parse(args) as string[];

@@ -7,3 +7,4 @@ export { intOption, boolOption, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAM
 export type { IntLimit } from './option-limits';
 export { migrate, loadMigrations } from './store/migrator';
 export type { Migration, MigrationConnection, SchemaFiles } from './store/migrator';
+export { errorText } from './logger';

@@ -1,4 +1,5 @@
-import { Broker, errorText, IllegalStateError, TransactionChecker, TransactionProducer, TransactionResolution, MessageView } from '@herald/broker';
+import { Broker, IllegalStateError, TransactionChecker, TransactionProducer, TransactionResolution, MessageView } from '@herald/broker';
+import { errorText } from '@herald/broker/internal';
 import type { ResolvedHeraldOptions } from './herald-module-options';
 import { LocalRetention } from './local-retention';
 import { NestBrokerLogger } from './nest-broker-logger';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { errorText, HeraldError } from '@herald/broker';
+import { HeraldError } from '@herald/broker';
+import { errorText } from '@herald/broker/internal';
 import { HeraldRuntime } from './herald-runtime';
 import { MessageListenerRegistrar } from './message-listener.registrar';
 
