@@ -215,7 +215,7 @@ export class PushConsumer {
     });
   }
 
-  /** `topic` null: any topic may have new messages (the listener reconnected). */
+  /** `topic` null: every topic may have new messages (the listener reconnected). */
   private onMessagesArrived(topic: string | null): void {
     let woke = false;
     for (const queue of this.queues.values()) {
