@@ -32,16 +32,31 @@ interface Pools {
   scheduler: Pool;
 }
 
+/** A broker's background jobs, for `backgroundJobs()` (through @herald/broker/internal) and nothing else. */
+export interface BackgroundJobs {
+  /** Moves due delayed messages and retries into their queues. */
+  dueMessageMover: DueMessageMover;
+  /** Deletes messages past the retention and old transaction outcomes. */
+  retention: RetentionRunner;
+}
+
+const BACKGROUND_JOBS = new WeakMap<Broker, BackgroundJobs>();
+
+/** A broker's background jobs, whose `runOnce()` tests drive by hand; not on the public Broker. */
+export function backgroundJobs(broker: Broker): BackgroundJobs {
+  const jobs = BACKGROUND_JOBS.get(broker);
+  if (!jobs) throw new TypeError('not a Broker');
+  return jobs;
+}
+
 /**
  * A connection to the Herald broker store. Create one per process with
  * `Broker.connect`, make producers and consumers from it, `close()` it on shutdown.
  */
 export class Broker {
   readonly admin: Admin;
-  /** Moves due retries into their queues; `runOnce()` drives it by hand in tests. */
-  readonly scheduler: DueMessageMover;
-  /** Deletes messages past the retention; `runOnce()` drives it by hand in tests. */
-  readonly retention: RetentionRunner;
+  private readonly dueMessageMover: DueMessageMover;
+  private readonly retention: RetentionRunner;
   private readonly ctx: BrokerContext;
   private readonly consumers = new Set<PushConsumer>();
   private readonly transactionProducers = new Set<TransactionProducer>();
@@ -93,8 +108,9 @@ export class Broker {
       },
     };
     this.admin = new Admin(this.ctx);
-    this.scheduler = new DueMessageMover(this.ctx);
+    this.dueMessageMover = new DueMessageMover(this.ctx);
     this.retention = new RetentionRunner(this.ctx);
+    BACKGROUND_JOBS.set(this, { dueMessageMover: this.dueMessageMover, retention: this.retention });
   }
 
   /**
@@ -131,7 +147,7 @@ export class Broker {
     }
     const broker = new Broker(resolved, pools, listener, channels);
     trackResource(broker, `Broker(schema=${resolved.schema})`);
-    if (resolved.runScheduler) broker.scheduler.start();
+    if (resolved.runScheduler) broker.dueMessageMover.start();
     if (resolved.runRetention) broker.retention.start();
     return broker;
   }
@@ -170,7 +186,7 @@ export class Broker {
       await Promise.allSettled([...this.transactionProducers].map((producer) => producer.shutdown()));
       await this.ctx.appender.drain();
       await this.ctx.delayedWriter.drain();
-      await this.scheduler.stop();
+      await this.dueMessageMover.stop();
       await this.retention.stop();
       await this.appendConnection.close();
       await this.listener.close();

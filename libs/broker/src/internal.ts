@@ -8,3 +8,5 @@ export type { IntLimit } from './option-limits';
 export { migrate, loadMigrations } from './store/migrator';
 export type { Migration, MigrationConnection, SchemaFiles } from './store/migrator';
 export { errorText } from './logger';
+export { backgroundJobs } from './broker';
+export type { BackgroundJobs } from './broker';

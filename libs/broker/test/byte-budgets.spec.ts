@@ -4,6 +4,7 @@ import { PipelinedConnection } from '../src/util/pipelined-connection';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
 import { uniqueName, useBrokers } from './helpers';
+import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
@@ -100,7 +101,7 @@ describe('byte budgets on the send path', () => {
     const tiny = await producer.send({ topic: small, body: 'a small delay behind the big ones', delayLevel: 1 });
     const allDue = 'SELECT bool_and(due_at <= clock_timestamp()) AS due FROM herald.scheduled_messages WHERE topic IN ($1, $2)';
     await waitFor(() => withClient(async (c) => (await c.query<{ due: boolean }>(allDue, [topic, small])).rows[0].due), { what: 'all of them due' });
-    const pass = await broker.scheduler.runOnce();
+    const pass = await backgroundJobs(broker).dueMessageMover.runOnce();
     expect(pass.moved).toBe(261);
     const stored = await withClient(async (c) => (await c.query('SELECT count(*)::int AS n FROM herald.messages WHERE topic = $1', [topic])).rows[0].n);
     expect(stored).toBe(260);
@@ -119,7 +120,7 @@ describe('byte budgets on the send path', () => {
       const fine = await Promise.all(Array.from({ length: 5 }, (_, i) => producer.send({ topic, body: `fine ${i}`, delayLevel: 1 })));
       const allDue = 'SELECT bool_and(due_at <= clock_timestamp()) AS due FROM herald.scheduled_messages WHERE topic = $1';
       await waitFor(() => withClient(async (c) => (await c.query<{ due: boolean }>(allDue, [topic])).rows[0].due), { what: 'all due' });
-      const pass = await broker.scheduler.runOnce();
+      const pass = await backgroundJobs(broker).dueMessageMover.runOnce();
       expect(pass.moved).toBe(5);
       for (const receipt of fine) expect((await broker.admin.queryMessage(receipt.msgId))?.trace.stored).toHaveLength(1);
       const waiting = await withClient(

@@ -2,6 +2,7 @@ import { IllegalStateError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
 import { queryStore, uniqueName, useBrokers } from './helpers';
+import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
@@ -124,7 +125,7 @@ describe('lifecycle', () => {
     await waitFor(async () => (await queryStore<{ past: boolean }>(db, 'SELECT clock_timestamp() > $1 AS past', [movedBy]))[0].past, { what: 'retry overdue' });
     expect(calls).toEqual([0]);
     expect((await broker.admin.queryMessage(msgId))?.trace.pendingRetries).toEqual([retry]);
-    expect(await broker.scheduler.runOnce()).toMatchObject({ moved: 1 });
+    expect(await backgroundJobs(broker).dueMessageMover.runOnce()).toMatchObject({ moved: 1 });
     await waitFor(() => calls.length === 2, { what: 'retry delivered' });
     expect(calls).toEqual([0, 1]);
   });

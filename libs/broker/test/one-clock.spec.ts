@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { uniqueName, useBrokers } from './helpers';
+import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
@@ -50,7 +51,7 @@ describe('one clock: stored times are compared on the database clock', () => {
     await broker.producer({ group: 'skew' }).send({ topic, body: 'fresh' });
     const restore = skewNodeClock(10_000);
     try {
-      await broker.retention.runOnce();
+      await backgroundJobs(broker).retention.runOnce();
     } finally {
       restore();
     }

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { useTestDatabase } from '../../../test/support/test-database';
 import { waitFor } from '../../../test/support/wait-for';
 import { queryStore, uniqueName, useBrokers } from './helpers';
+import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db);
@@ -80,7 +81,7 @@ describe('retention', () => {
     await pastRetention(200, NEWEST_MESSAGE, [topic], 'the batches past the retention');
     await producer.send({ topic, body: 'keep' });
     // other tests' messages in this database may expire too
-    expect(await broker.retention.runOnce()).toBeGreaterThanOrEqual(3_000);
+    expect(await backgroundJobs(broker).retention.runOnce()).toBeGreaterThanOrEqual(3_000);
     expect((await broker.admin.listTopics()).find((x) => x.name === topic)!.queues[0]).toEqual({ queueId: 0, minOffset: 3_000, maxOffset: 3_001 });
     await expect(openBroker({ retention: 0 })).rejects.toMatchObject({ field: 'retention' });
   });
@@ -99,7 +100,7 @@ describe('retention', () => {
       [half.transactionId],
       'the outcome past the retention',
     );
-    await broker.retention.runOnce();
+    await backgroundJobs(broker).retention.runOnce();
     await expect(tx.commit(half.transactionId)).rejects.toMatchObject({ code: 'TRANSACTION_NOT_FOUND' });
   });
 });

@@ -10,6 +10,7 @@ import { waitFor } from '../../../test/support/wait-for';
 import { OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import type { OrderCreated } from './fixtures/order-inventory';
 import { ServiceSpec, startService, useServiceDatabases } from './nest-harness';
+import { backgroundJobs } from '@herald/broker/internal';
 
 // 'stray' is a second, empty broker database: a service instance pointed at the wrong broker
 const env = useServiceDatabases('order', 'inventoryA', 'inventoryB', 'stray');
@@ -111,7 +112,7 @@ describe('inbox retention and redeliveries', () => {
     // once the broker no longer holds the message, its inbox row goes too
     const expiring = await Broker.connect({ connectionString: env.urls.broker, retention: 1, runScheduler: false, runRetention: false });
     try {
-      await expiring.retention.runOnce();
+      await backgroundJobs(expiring).retention.runOnce();
     } finally {
       await expiring.close();
     }

@@ -8,6 +8,7 @@ import type { MessageContext } from '@herald/transaction';
 import { waitFor } from '../../../test/support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
+import { backgroundJobs } from '@herald/broker/internal';
 
 const env = useServiceDatabases('order', 'inventory');
 
@@ -231,7 +232,7 @@ describe('@MessageListener options and duties', () => {
     // the broker's own retention removes the message; then the inbox row may go
     const expirer = await Broker.connect({ connectionString: env.urls.broker, retention: 1, runScheduler: false, runRetention: false });
     try {
-      await expirer.retention.runOnce();
+      await backgroundJobs(expirer).retention.runOnce();
     } finally {
       await expirer.close();
     }
