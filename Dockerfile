@@ -6,6 +6,8 @@ COPY package.json package-lock.json ./
 COPY libs/broker/package.json libs/broker/
 COPY libs/testing/package.json libs/testing/
 COPY libs/transaction/package.json libs/transaction/
+# the workspace list names it; only its package.json, the suite's harness stays out of the image
+COPY test/support/package.json test/support/
 RUN npm ci --ignore-scripts
 COPY tsconfig.base.json tsconfig.apps.json ./
 COPY libs ./libs

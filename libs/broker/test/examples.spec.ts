@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildScript } from '../../../test/support/child-process';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { ChildScript } from '@herald/test-support/child-process';
+import { useTestDatabase } from '@herald/test-support/test-database';
 
 const db = useTestDatabase();
 

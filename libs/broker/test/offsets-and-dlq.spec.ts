@@ -1,6 +1,6 @@
 import { MessageView } from '@herald/broker';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

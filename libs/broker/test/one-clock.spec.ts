@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { useTestDatabase } from '@herald/test-support/test-database';
 import { uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { queryStore, uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 

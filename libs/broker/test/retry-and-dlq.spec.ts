@@ -1,6 +1,6 @@
 import { dlqTopicOf, MessageView, retryTopicOf } from '@herald/broker';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { FAST_DELAY_LEVELS, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { migrate } from '@herald/broker/internal';
 import { brokerSchemaFiles } from '../src/store/migrator';
-import { schemaAgainstSnapshot } from '../../../test/support/schema-snapshot';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { schemaAgainstSnapshot } from '@herald/test-support/schema-snapshot';
+import { useTestDatabase } from '@herald/test-support/test-database';
 
 const db = useTestDatabase();
 const SNAPSHOT = join(__dirname, 'schema.snapshot.sql');

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { useTestDatabase } from '@herald/test-support/test-database';
 import { RecordingLogger, useBrokers } from './helpers';
 
 const db = useTestDatabase();

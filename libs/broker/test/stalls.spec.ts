@@ -1,7 +1,7 @@
 import { MessageView } from '@herald/broker';
-import { ChildScript } from '../../../test/support/child-process';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { ChildScript } from '@herald/test-support/child-process';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { RecordingLogger, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

@@ -2,8 +2,8 @@ import { createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { Broker, BrokerTimeoutError, SendQueueFullError, SendReceipt } from '@herald/broker';
-import { useTestDatabase } from '../../../test/support/test-database';
-import { waitFor } from '../../../test/support/wait-for';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
 import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

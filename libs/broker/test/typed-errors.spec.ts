@@ -1,6 +1,6 @@
 import { Client, DatabaseError } from 'pg';
 import { BrokerTimeoutError, HeraldError, InvalidMessageError, InvalidOptionsError, TopicNotFoundError } from '@herald/broker';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { useTestDatabase } from '@herald/test-support/test-database';
 import { uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();

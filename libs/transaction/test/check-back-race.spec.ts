@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { Repository } from 'typeorm';
 import { MessageListener, TransactionalMessage, TransactionCheckedBackError, TransactionLogChecker } from '@herald/transaction';
 import type { TransactionResolution } from '@herald/broker';
-import { waitFor } from '../../../test/support/wait-for';
+import { waitFor } from '@herald/test-support/wait-for';
 import { OrderRow, ReservationRow } from './fixtures/order-inventory';
 import type { OrderCreated } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ChildScript } from '../../../test/support/child-process';
-import { waitFor } from '../../../test/support/wait-for';
+import { ChildScript } from '@herald/test-support/child-process';
+import { waitFor } from '@herald/test-support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 

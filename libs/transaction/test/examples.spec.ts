@@ -1,4 +1,4 @@
-import { ChildScript } from '../../../test/support/child-process';
+import { ChildScript } from '@herald/test-support/child-process';
 import { useServiceDatabases } from './nest-harness';
 
 const env = useServiceDatabases('order', 'inventory');

@@ -6,7 +6,7 @@ import { Repository } from 'typeorm';
 import { Broker } from '@herald/broker';
 import { HeraldRuntime, MessageListener } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
-import { waitFor } from '../../../test/support/wait-for';
+import { waitFor } from '@herald/test-support/wait-for';
 import { OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import type { OrderCreated } from './fixtures/order-inventory';
 import { ServiceSpec, startService, useServiceDatabases } from './nest-harness';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { MessageListener } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
-import { waitFor } from '../../../test/support/wait-for';
+import { waitFor } from '@herald/test-support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { HeraldHealthIndicator, InvalidDecoratedMethodError, MessageListener } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
-import { PrivatePostgres } from '../../../test/support/private-postgres';
-import { waitFor } from '../../../test/support/wait-for';
+import { PrivatePostgres } from '@herald/test-support/private-postgres';
+import { waitFor } from '@herald/test-support/wait-for';
 import { OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { InvalidDecoratedMethodError, MessageListener, TransactionalMessage, TransactionLogChecker } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
-import { waitFor } from '../../../test/support/wait-for';
+import { waitFor } from '@herald/test-support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 import { backgroundJobs } from '@herald/broker/internal';

@@ -2,8 +2,8 @@ import { ConsoleLogger, Logger, LoggerService } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { HeraldRuntime } from '@herald/transaction';
-import { PrivatePostgres } from '../../../test/support/private-postgres';
-import { waitFor } from '../../../test/support/wait-for';
+import { PrivatePostgres } from '@herald/test-support/private-postgres';
+import { waitFor } from '@herald/test-support/wait-for';
 import { OrderRow, OrderService } from './fixtures/order-inventory';
 import { ServiceSpec, startService, useServiceDatabases } from './nest-harness';
 

@@ -2,10 +2,10 @@ import type { ModuleMetadata, Provider } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Client } from 'pg';
-import { waitFor } from '../../../test/support/wait-for';
+import { waitFor } from '@herald/test-support/wait-for';
 import { Broker, BrokerOptions } from '@herald/broker';
 import { HeraldModule, HeraldModuleOptions } from '@herald/transaction';
-import { createTestDatabase } from '../../../test/support/test-database';
+import { createTestDatabase } from '@herald/test-support/test-database';
 
 /** Retries come back after 50 ms instead of 10 s, 30 s, ...: the schedule's shape without the wait. */
 export const FAST_BROKER: Partial<BrokerOptions> = { delayLevels: Array.from({ length: 18 }, () => 50), pollInterval: 200, heartbeatInterval: 500 };

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
 import { loadMigrations, migrate } from '@herald/broker/internal';
-import { schemaAgainstSnapshot } from '../../../test/support/schema-snapshot';
-import { useTestDatabase } from '../../../test/support/test-database';
+import { schemaAgainstSnapshot } from '@herald/test-support/schema-snapshot';
+import { useTestDatabase } from '@herald/test-support/test-database';
 
 const db = useTestDatabase();
 

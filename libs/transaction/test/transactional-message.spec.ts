@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { waitFor } from '../../../test/support/wait-for';
+import { waitFor } from '@herald/test-support/wait-for';
 import { InventoryHandlers, OrderRow, OrderService, ReservationRow } from './fixtures/order-inventory';
 import { startService, useServiceDatabases } from './nest-harness';
 
