@@ -14,7 +14,7 @@ export type { TopicInfo, QueueProgress, GroupMember, DeliveryTrace } from './adm
 export type { HalfMessageInfo, TransactionStats } from './admin/transaction-admin';
 export type { Message, MessageView, SendReceipt } from './message';
 export { MESSAGE_LIMITS } from './message-validation';
-export { ConsoleLogger } from './logger';
+export { ConsoleLogger, formatLogFields } from './logger';
 export type { BrokerLogger, LogLevel, LogFields } from './logger';
 export { HeraldError } from './errors/herald.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';

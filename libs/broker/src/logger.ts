@@ -8,10 +8,14 @@ export interface BrokerLogger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-function formatFields(fields: LogFields | undefined): string {
+/**
+ * `key=value` pairs, logfmt style (values with spaces, quotes or `=` JSON-quoted), each with a
+ * leading space; undefined and null fields are left out. For BrokerLogger implementations.
+ */
+export function formatLogFields(fields: LogFields | undefined): string {
   if (!fields) return '';
   return Object.entries(fields)
-    .filter(([, value]) => value !== undefined)
+    .filter(([, value]) => value !== undefined && value !== null)
     .map(([key, value]) => {
       const text = String(value);
       return ` ${key}=${/[\s"=]/.test(text) ? JSON.stringify(text) : text}`;
@@ -25,7 +29,7 @@ export class ConsoleLogger implements BrokerLogger {
 
   log(level: LogLevel, message: string, fields?: LogFields): void {
     if (RANK[level] < RANK[this.minLevel]) return;
-    process.stderr.write(`level=${level} component=herald msg=${JSON.stringify(message)}${formatFields(fields)}\n`);
+    process.stderr.write(`level=${level} component=herald msg=${JSON.stringify(message)}${formatLogFields(fields)}\n`);
   }
 }
 
