@@ -71,12 +71,7 @@ describe('HeraldModule options', () => {
     [{ retention: 60_000 }, 'retention'],
     [{ checkers: { orders: 'COMMIT' } }, 'checkers.orders'],
   ])('refuses %j at forRoot with a typed error naming %s', (bad, field) => {
-    let error: unknown = null;
-    try {
-      forRoot(bad as Partial<HeraldModuleOptions>);
-    } catch (e) {
-      error = e;
-    }
+    const error = catchError(() => forRoot(bad as Partial<HeraldModuleOptions>));
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect(error).toMatchObject({ code: 'INVALID_OPTIONS', field });
   });
