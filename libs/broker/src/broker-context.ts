@@ -5,6 +5,7 @@ import type { TopicRoutes } from './topic-routes';
 import type { GroupCommit, GroupCommitLimits } from './util/group-commit';
 import type { NotificationListener } from './util/notification-listener';
 import type { AppendResult, QueuedMessage } from './store/statements';
+import type { AppendedOffsets } from './store/appended-offsets';
 
 /** What the broker's parts share; internal, not exported from the lib. */
 export interface BrokerContext {
@@ -20,6 +21,8 @@ export interface BrokerContext {
   /** Byte and count budgets of every group commit of messages. */
   readonly sendLimits: GroupCommitLimits<QueuedMessage>;
   readonly appender: GroupCommit<QueuedMessage, AppendResult>;
+  /** What the appender has acknowledged, per queue (see AppendedOffsets). */
+  readonly appended: AppendedOffsets;
   /** Group commit of messages not due yet (delays, retries) into scheduled_messages; the due-message mover takes them from there. */
   readonly delayedWriter: GroupCommit<QueuedMessage, void>;
   readonly channels: Channels;

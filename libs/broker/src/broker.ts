@@ -15,6 +15,7 @@ import { DueMessageMover } from './scheduler/due-message-mover';
 import { RetentionRunner } from './scheduler/retention-runner';
 import { migrate } from './store/migrator';
 import { checkServerSettings } from './store/server-settings';
+import { AppendedOffsets } from './store/appended-offsets';
 import { appendMessages, AppendResult, QueuedMessage, scheduleMessages } from './store/statements';
 import { TopicRoutes } from './topic-routes';
 import { ConnectionRole, connectionConfig } from './util/connection-config';
@@ -74,6 +75,7 @@ export class Broker {
     const appendConnection = new PipelinedConnection(connectionConfig(options, 'producer'), options.logger);
     this.appendConnection = appendConnection;
     const queueSelector = new FlushQueueSelector();
+    const appended = new AppendedOffsets();
     const limits: GroupCommitLimits<QueuedMessage> = {
       maxItems: options.maxBatchSize,
       maxBytes: options.maxFlushBytes,
@@ -91,13 +93,16 @@ export class Broker {
       routes,
       sendLimits: limits,
       appender: new GroupCommit<QueuedMessage, AppendResult>(
-        (batch) => {
+        async (batch) => {
           queueSelector.assign(batch);
-          return appendMessages(appendConnection, batch);
+          const results = await appendMessages(appendConnection, batch);
+          appended.record(batch, results);
+          return results;
         },
         limits,
         options.appendPipelineDepth,
       ),
+      appended,
       delayedWriter: new GroupCommit<QueuedMessage, void>(async (batch) => {
         await scheduleMessages(producerPool, batch);
         return batch.map(() => undefined);

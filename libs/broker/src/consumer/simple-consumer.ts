@@ -8,6 +8,7 @@ import type { MessageView } from '../message';
 import { registerGroup, topicQueueCounts } from '../store/admin-statements';
 import { toMessageView } from '../store/rows';
 import { startOffsets } from '../store/group-statements';
+import { queueKey } from '../util/keys';
 import { databaseTimeAgo, popMessages, settleReceipt } from '../store/statements';
 import { assertUserTopicName, dlqTopicOf, isValidGroupName, retryTopicOf } from '../topic-name';
 import { guard } from '../errors/store-errors';
@@ -61,6 +62,8 @@ export class SimpleConsumer {
    * database's clock (now() minus the time elapsed here), whatever this host's clock says.
    */
   private readonly createdAt = performance.now();
+  /** What this broker had acknowledged at creation: those messages precede it whatever the clock says. */
+  private readonly appendedBefore: ReadonlyMap<string, number>;
   private readonly storedTopic = new WeakMap<ReceivedMessage, string>();
   private closed = false;
 
@@ -84,6 +87,7 @@ export class SimpleConsumer {
       throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");
     }
     this.consumeFromWhere = from;
+    this.appendedBefore = ctx.appended.snapshot(this.topics);
   }
 
   /** Takes up to `maxMessages` messages for this group. */
@@ -206,6 +210,7 @@ export class SimpleConsumer {
             : this.consumeFromWhere === 'LAST_OFFSET'
               ? ('TIMESTAMP' as const)
               : ('FIRST_OFFSET' as const),
+        after: this.appendedBefore.get(queueKey(topic, queueId)),
       })),
     );
     // The creation instant on the database's clock, erring early only: now() is read somewhere

@@ -66,7 +66,8 @@ export async function claimQueues(db: Db, group: string, clientId: string, lease
 export async function startOffsets(
   db: Db,
   group: string,
-  queues: readonly (QueueRef & { start: StartPosition })[],
+  /** `after`: for TIMESTAMP, an offset known to be older than the instant; the start is past it. */
+  queues: readonly (QueueRef & { start: StartPosition; after?: number })[],
   /**
    * For TIMESTAMP: start at the first message stored at or after this instant, given
    * as a time (`at`), or as how long ago on the database's clock (`agoMs`).
@@ -76,15 +77,16 @@ export async function startOffsets(
   const { rows } = await db.query<{ topic: string; queue_id: number; committed_offset: string }>({
     name: 'herald_start_offsets',
     text: `WITH wanted AS (
-             SELECT u.t AS topic, u.q AS queue_id, u.s FROM unnest($2::text[], $3::int[], $4::text[]) AS u (t, q, s)
+             SELECT u.t AS topic, u.q AS queue_id, u.s, u.a FROM unnest($2::text[], $3::int[], $4::text[], $7::bigint[]) AS u (t, q, s, a)
            ), initial AS (
              INSERT INTO consumer_offsets (group_name, topic, queue_id, committed_offset)
              SELECT $1, w.topic, w.queue_id,
                     CASE w.s WHEN 'FIRST_OFFSET' THEN queue_min_offset(qu.topic, qu.queue_id, qu.next_offset)
-                             WHEN 'TIMESTAMP' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
-                                                             WHERE m.topic = w.topic AND m.queue_id = w.queue_id
-                                                               AND m.stored_at >= coalesce($5::timestamptz, now() - $6 * interval '1 millisecond')),
-                                                            qu.next_offset)
+                             WHEN 'TIMESTAMP' THEN greatest(coalesce((SELECT min(m.queue_offset) FROM messages m
+                                                                      WHERE m.topic = w.topic AND m.queue_id = w.queue_id
+                                                                        AND m.stored_at >= coalesce($5::timestamptz, now() - $6 * interval '1 millisecond')),
+                                                                     qu.next_offset),
+                                                            least(w.a + 1, qu.next_offset))
                              ELSE qu.next_offset END
              FROM wanted w JOIN queues qu ON qu.topic = w.topic AND qu.queue_id = w.queue_id
              ON CONFLICT DO NOTHING
@@ -101,6 +103,7 @@ export async function startOffsets(
       queues.map((q) => q.start),
       since !== null && 'at' in since ? since.at : null,
       since !== null && 'agoMs' in since ? since.agoMs : 0,
+      queues.map((q) => q.after ?? -1),
     ],
   });
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));

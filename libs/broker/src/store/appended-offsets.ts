@@ -1,0 +1,30 @@
+import type { AppendResult, QueuedMessage } from './statements';
+import { queueKey } from '../util/keys';
+
+/**
+ * The highest offset per queue whose send this broker has acknowledged. A LAST_OFFSET
+ * simple consumer reads it when created: the database clock alone places its start only
+ * to within a round trip, so a message this process sent just before would slip in.
+ */
+export class AppendedOffsets {
+  private readonly highest = new Map<string, number>();
+
+  /** Called by the group commit after a flush commits, before its sends resolve. */
+  record(batch: readonly QueuedMessage[], results: readonly AppendResult[]): void {
+    for (let i = 0; i < results.length; i++) {
+      const key = queueKey(batch[i].topic, results[i].queueId);
+      const offset = results[i].queueOffset;
+      if (offset > (this.highest.get(key) ?? -1)) this.highest.set(key, offset);
+    }
+  }
+
+  /** The recorded offsets of `topics`' queues, by queueKey; a copy, so later sends do not move it. */
+  snapshot(topics: readonly string[]): Map<string, number> {
+    const wanted = new Set(topics);
+    const copy = new Map<string, number>();
+    for (const [key, offset] of this.highest) {
+      if (wanted.has(key.slice(0, key.indexOf('\u0000')))) copy.set(key, offset);
+    }
+    return copy;
+  }
+}
