@@ -315,6 +315,34 @@ BEGIN
 END
 $fn$;
 
+-- Points a group at the first message of each queue of p_topic stored at or after p_at and
+-- takes the queues' locks away, so members reload the offsets on their next rebalance (which
+-- the notification triggers). The locks go first, in their own statement: an offset commit
+-- holds them FOR SHARE, so it either finishes before the offsets below are written (each
+-- statement here reads a fresh snapshot) or finds no lock and writes nothing.
+CREATE OR REPLACE FUNCTION reset_group_offsets(p_group text, p_topic text, p_at timestamptz)
+RETURNS TABLE (queue_id int, committed_offset bigint)
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+#variable_conflict use_column
+BEGIN
+  DELETE FROM queue_locks l WHERE l.group_name = p_group AND l.topic = p_topic;
+  RETURN QUERY
+    WITH target AS (
+      SELECT qu.queue_id AS q,
+             coalesce((SELECT min(m.queue_offset) FROM messages m
+                       WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= p_at), qu.next_offset) AS off
+      FROM queues qu WHERE qu.topic = p_topic
+    ), up AS (
+      INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
+      SELECT p_group, p_topic, t.q, t.off, now() FROM target t
+      ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
+      RETURNING o.queue_id, o.committed_offset
+    )
+    SELECT up.queue_id, up.committed_offset FROM up ORDER BY up.queue_id;
+  PERFORM notify_group(p_group);
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION queue_min_offset(p_topic text, p_queue_id int, p_next bigint) RETURNS bigint
 LANGUAGE sql STABLE SET search_path FROM CURRENT AS $fn$
   SELECT coalesce((SELECT m.queue_offset FROM messages m WHERE m.topic = p_topic AND m.queue_id = p_queue_id

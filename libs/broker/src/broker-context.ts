@@ -3,9 +3,9 @@ import type { Channels } from './store/notifications';
 import type { ResolvedBrokerOptions } from './broker-options';
 import type { TopicRoutes } from './topic-routes';
 import type { GroupCommit, GroupCommitLimits } from './util/group-commit';
-import type { NotificationListener } from './util/notification-listener';
-import type { AppendResult, QueuedMessage } from './store/statements';
-import type { AppendedOffsets } from './store/appended-offsets';
+import type { NotificationListener } from './store/notification-listener';
+import type { AppendResult, QueuedMessage } from './store/messages';
+import type { AppendedOffsets } from './producer/appended-offsets';
 
 /** What the broker's parts share; internal, not exported from the lib. */
 export interface BrokerContext {

@@ -1,8 +1,8 @@
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { TopicConflictError } from './errors/topic-conflict.error';
 import { TopicNotFoundError } from './errors/topic-not-found.error';
-import { insertTopic, topicQueueCount } from './store/admin-statements';
-import type { Db } from './store/statements';
+import { insertTopic, topicQueueCount } from './store/topics';
+import type { Db } from './store/db';
 
 /**
  * Queue counts of topics, cached per broker: a topic's queue count never changes

@@ -515,6 +515,32 @@ AS $function$
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION herald.reset_group_offsets(p_group text, p_topic text, p_at timestamp with time zone)
+ RETURNS TABLE(queue_id integer, committed_offset bigint)
+ LANGUAGE plpgsql
+ SET search_path TO 'herald'
+AS $function$
+#variable_conflict use_column
+BEGIN
+  DELETE FROM queue_locks l WHERE l.group_name = p_group AND l.topic = p_topic;
+  RETURN QUERY
+    WITH target AS (
+      SELECT qu.queue_id AS q,
+             coalesce((SELECT min(m.queue_offset) FROM messages m
+                       WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= p_at), qu.next_offset) AS off
+      FROM queues qu WHERE qu.topic = p_topic
+    ), up AS (
+      INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
+      SELECT p_group, p_topic, t.q, t.off, now() FROM target t
+      ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
+      RETURNING o.queue_id, o.committed_offset
+    )
+    SELECT up.queue_id, up.committed_offset FROM up ORDER BY up.queue_id;
+  PERFORM notify_group(p_group);
+END
+$function$
+;
+
 CREATE OR REPLACE FUNCTION herald.resolve_halves(p_ids text[], p_outcome text, p_by text)
  RETURNS TABLE(transaction_id text, status text, msg_id text, topic text, queue_id integer, queue_offset bigint)
  LANGUAGE plpgsql

@@ -1,27 +1,17 @@
 import { intOption } from '../option-limits';
 import type { BrokerContext } from '../broker-context';
-import { storedCopy } from '../consumer/retry-sender';
 import { HalfMessageInfo, TransactionAdmin, TransactionStats } from './transaction-admin';
 import { GroupNotFoundError } from '../errors/group-not-found.error';
 import { guard } from '../errors/store-errors';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
-import {
-  consumedBy,
-  deleteTopicRows,
-  groupExists,
-  dlqMessages,
-  groupMembers,
-  groupProgress,
-  messagesByKey,
-  resetGroupOffsets,
-  listQueues,
-  messagesById,
-  scheduledById,
-  topicMessages,
-} from '../store/admin-statements';
-import { toMessageView } from '../store/rows';
-import { halvesStillOpen, msgIdsStillStored } from '../store/transaction-statements';
+import { consumedBy, groupProgress, resetGroupOffsets } from '../store/offsets';
+import { deleteTopicRows, listQueues } from '../store/topics';
+import { groupExists, groupMembers } from '../store/membership';
+import { dlqMessages, messagesByKey, messagesById, msgIdsStillStored, topicMessages } from '../store/messages';
+import { scheduledById } from '../store/scheduled';
+import { storedCopy, toMessageView } from '../stored-message';
+import { halvesStillOpen } from '../store/halves';
 import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { textProblem } from '../util/text';
 import { toEpochMs } from '../util/time';
@@ -154,7 +144,7 @@ export class Admin {
           topic = { name: row.topic, queues: [] };
           topics.set(row.topic, topic);
         }
-        topic.queues.push({ queueId: row.queue_id, minOffset: Number(row.min_offset), maxOffset: Number(row.next_offset) });
+        topic.queues.push({ queueId: row.queueId, minOffset: row.minOffset, maxOffset: row.nextOffset });
       }
       return [...topics.values()];
     });
@@ -165,15 +155,15 @@ export class Admin {
     return guard('group progress', async () => {
       await this.assertGroup(group);
       return (await groupProgress(this.ctx.pool, group)).map((row) => {
-        const brokerOffset = Number(row.next_offset);
-        const consumerOffset = Number(row.committed_offset);
+        const brokerOffset = row.nextOffset;
+        const consumerOffset = row.committedOffset;
         return {
           topic: row.topic,
-          queueId: row.queue_id,
+          queueId: row.queueId,
           brokerOffset,
           consumerOffset,
           lag: Math.max(0, brokerOffset - consumerOffset),
-          clientId: row.client_id,
+          clientId: row.clientId,
         };
       });
     });
@@ -184,11 +174,11 @@ export class Admin {
     return guard('group members', async () => {
       await this.assertGroup(group);
       return (await groupMembers(this.ctx.pool, group)).map((row) => ({
-        clientId: row.client_id,
+        clientId: row.clientId,
         host: row.host,
         pid: row.pid,
-        startedAt: row.started_at,
-        heartbeatAt: row.heartbeat_at,
+        startedAt: row.startedAt,
+        heartbeatAt: row.heartbeatAt,
         queues: row.queues,
       }));
     });
@@ -201,25 +191,25 @@ export class Admin {
         throw new InvalidOptionsError('msgId', 'must be 32 upper-case hex characters');
       }
       const rows = await messagesById(this.ctx.pool, msgId);
-      const original = rows.find((row) => row.origin_topic === null) ?? rows[0];
+      const original = rows.find((row) => row.originTopic === null) ?? rows[0];
       const scheduled = await scheduledById(this.ctx.pool, msgId);
       if (!original) return null;
-      const groups = original.origin_topic === null ? await consumedBy(this.ctx.pool, original.topic, original.queue_id, Number(original.queue_offset)) : [];
+      const groups = original.originTopic === null ? await consumedBy(this.ctx.pool, original.topic, original.queueId, original.queueOffset) : [];
       return {
         message: toMessageView(original),
         trace: {
           stored: rows.map((row) => ({
             topic: row.topic,
-            queueId: row.queue_id,
-            queueOffset: Number(row.queue_offset),
-            storedAt: row.stored_at,
-            reconsumeTimes: row.reconsume_times,
+            queueId: row.queueId,
+            queueOffset: row.queueOffset,
+            storedAt: row.storedAt,
+            reconsumeTimes: row.reconsumeTimes,
           })),
-          groups: groups.map((g) => ({ group: g.group_name, consumed: g.consumed })),
+          groups: groups.map((g) => ({ group: g.group, consumed: g.consumed })),
           pendingRetries: scheduled.map((s) => ({
             group: s.topic.slice(RETRY_PREFIX.length),
-            dueAt: s.due_at,
-            reconsumeTimes: s.reconsume_times,
+            dueAt: s.dueAt,
+            reconsumeTimes: s.reconsumeTimes,
           })),
           deadLettered: rows.filter((row) => row.topic.startsWith(DLQ_PREFIX)).map((row) => row.topic.slice(DLQ_PREFIX.length)),
         },
@@ -279,7 +269,7 @@ export class Admin {
       const at = toEpochMs(timestamp, 'timestamp');
       await this.ctx.routes.queueCount(topic);
       const rows = await resetGroupOffsets(this.ctx.pool, group, topic, new Date(at));
-      return rows.map((row) => ({ queueId: row.queue_id, offset: Number(row.committed_offset) }));
+      return rows;
     });
   }
 

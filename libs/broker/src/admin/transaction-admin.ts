@@ -3,7 +3,7 @@ import type { BrokerContext } from '../broker-context';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { TransactionAlreadyResolvedError } from '../errors/transaction-already-resolved.error';
 import { TransactionNotFoundError } from '../errors/transaction-not-found.error';
-import { listHalves, resolveHalves, transactionStats } from '../store/transaction-statements';
+import { listHalves, resolveHalves, transactionStats } from '../store/halves';
 
 export interface HalfMessageInfo {
   transactionId: string;
@@ -39,14 +39,14 @@ export class TransactionAdmin {
     const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
     const rows = await listHalves(this.ctx.pool, options.state ? (options.state.toUpperCase() as 'PENDING' | 'PARKED') : null, options.group ?? null, limit);
     return rows.map((row) => ({
-      transactionId: row.transaction_id,
-      producerGroup: row.producer_group,
-      msgId: row.msg_id,
+      transactionId: row.transactionId,
+      producerGroup: row.producerGroup,
+      msgId: row.msgId,
       topic: row.topic,
       state: row.state === 'PARKED' ? 'parked' : 'pending',
       checks: row.checks,
-      createdAt: row.created_at,
-      nextCheckAt: row.check_after,
+      createdAt: row.createdAt,
+      nextCheckAt: row.checkAfter,
     }));
   }
 
@@ -64,12 +64,12 @@ export class TransactionAdmin {
   async transactionStats(): Promise<TransactionStats[]> {
     this.ctx.assertOpen('read transaction stats');
     return (await transactionStats(this.ctx.pool)).map((row) => ({
-      producerGroup: row.producer_group,
-      pending: Number(row.pending),
-      parked: Number(row.parked),
-      oldestPendingAgeMs: row.oldest_pending_ms,
-      checksPerformed: Number(row.checks_performed),
-      liveMembers: Number(row.live_members),
+      producerGroup: row.producerGroup,
+      pending: row.pending,
+      parked: row.parked,
+      oldestPendingAgeMs: row.oldestPendingMs,
+      checksPerformed: row.checksPerformed,
+      liveMembers: row.liveMembers,
     }));
   }
 }

@@ -1,7 +1,7 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { settleWithin } from '../util/settle-within';
-import { MessageRow, toMessageView } from '../store/rows';
+import { StoredMessage, toMessageView } from '../stored-message';
 import type { ProcessQueue } from './process-queue';
 import type { MessageHandler } from './push-consumer-options';
 import type { RetrySender } from './retry-sender';
@@ -59,7 +59,7 @@ export class MessageDispatcher {
     return this.pendingCount;
   }
 
-  add(queue: ProcessQueue, row: MessageRow): void {
+  add(queue: ProcessQueue, row: StoredMessage): void {
     queue.pending.push(row);
     this.pendingCount += 1;
   }
@@ -68,7 +68,7 @@ export class MessageDispatcher {
   abandon(queue: ProcessQueue): void {
     const rows = queue.pending.splice(0);
     this.pendingCount -= rows.length;
-    queue.abandon(rows.map((row) => Number(row.queue_offset)));
+    queue.abandon(rows.map((row) => row.queueOffset));
   }
 
   /** Starts handlers while there is room: one message per ready queue per round. */
@@ -155,7 +155,7 @@ export class MessageDispatcher {
     this.timers.add(timer);
   }
 
-  private start(queue: ProcessQueue, row: MessageRow): void {
+  private start(queue: ProcessQueue, row: StoredMessage): void {
     queue.running += 1;
     const run: Promise<void> = this.consume(queue, row).finally(() => {
       queue.running -= 1;
@@ -165,7 +165,7 @@ export class MessageDispatcher {
     this.handlers.add(run);
   }
 
-  private async consume(queue: ProcessQueue, row: MessageRow): Promise<void> {
+  private async consume(queue: ProcessQueue, row: StoredMessage): Promise<void> {
     const message = toMessageView(row);
     let retry: boolean;
     try {
@@ -194,22 +194,22 @@ export class MessageDispatcher {
     }
     if (retry) {
       const inPlace = this.settings.failureMode !== 'retry-topic';
-      if (inPlace && row.reconsume_times < this.settings.maxReconsumeTimes) {
-        this.retryInPlace(queue, { ...row, reconsume_times: row.reconsume_times + 1 });
+      if (inPlace && row.reconsumeTimes < this.settings.maxReconsumeTimes) {
+        this.retryInPlace(queue, { ...row, reconsumeTimes: row.reconsumeTimes + 1 });
         return;
       }
       if (!(await this.sendBack(row, inPlace))) return;
     }
-    queue.finish(Number(row.queue_offset));
+    queue.finish(row.queueOffset);
     this.onFinished(queue);
   }
 
-  private retryInPlace(queue: ProcessQueue, row: MessageRow): void {
+  private retryInPlace(queue: ProcessQueue, row: StoredMessage): void {
     const orderly = this.settings.failureMode === 'in-place-orderly';
-    const delay = orderly ? this.settings.suspendTime : this.retrySender.delayOf(row.reconsume_times);
+    const delay = orderly ? this.settings.suspendTime : this.retrySender.delayOf(row.reconsumeTimes);
     const requeue = (): void => {
       if (queue.dropped) {
-        queue.abandon([Number(row.queue_offset)]);
+        queue.abandon([row.queueOffset]);
         return;
       }
       queue.pending.unshift(row);
@@ -229,23 +229,23 @@ export class MessageDispatcher {
   }
 
   /** Stores the retry (or dead letter) durably; false when stopped before that succeeded. */
-  private async sendBack(row: MessageRow, deadLetterOnly: boolean): Promise<boolean> {
+  private async sendBack(row: StoredMessage, deadLetterOnly: boolean): Promise<boolean> {
     for (;;) {
       try {
         const where = deadLetterOnly ? await this.retrySender.deadLetter(row) : await this.retrySender.sendBack(row);
         if (where === 'DLQ') {
           this.ctx.options.logger.log('warn', 'message moved to the dead-letter queue', {
             group: this.settings.group,
-            topic: row.origin_topic ?? row.topic,
-            msgId: row.msg_id,
-            reconsumeTimes: row.reconsume_times,
+            topic: row.originTopic ?? row.topic,
+            msgId: row.msgId,
+            reconsumeTimes: row.reconsumeTimes,
           });
         }
         return true;
       } catch (error) {
         this.ctx.options.logger.log('error', 'could not store the retry; trying again', {
           group: this.settings.group,
-          msgId: row.msg_id,
+          msgId: row.msgId,
           error: errorText(error),
         });
         if (this.stopped) return false;

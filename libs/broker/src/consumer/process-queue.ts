@@ -1,4 +1,4 @@
-import type { MessageRow } from '../store/rows';
+import type { StoredMessage } from '../stored-message';
 import type { Subscription } from './push-consumer-options';
 import { queueKey } from '../util/keys';
 
@@ -20,7 +20,7 @@ export class ProcessQueue {
   wakeups = 0;
   dropped = false;
   /** Pulled, not started, in offset order (a message retried in place goes back to the front). */
-  readonly pending: MessageRow[] = [];
+  readonly pending: StoredMessage[] = [];
   /** Handlers of this queue running now. */
   running = 0;
   /** An orderly queue whose head failed waits until then (epoch ms). */

@@ -3,11 +3,12 @@ import type { BrokerContext } from '../broker-context';
 import { IllegalStateError } from '../errors/illegal-state.error';
 import { guard } from '../errors/store-errors';
 import { errorText } from '../logger';
-import { registerGroup } from '../store/admin-statements';
-import { commitOffsets, leaveGroup, releaseQueueLocks } from '../store/group-statements';
-import type { QueueOffset } from '../store/group-statements';
-import { fetchBodies, pullMessages } from '../store/statements';
-import type { PulledRow } from '../store/statements';
+import { registerGroup } from '../store/membership';
+import { commitOffsets } from '../store/offsets';
+import { leaveGroup, releaseQueueLocks } from '../store/membership';
+import type { QueueOffset } from '../store/offsets';
+import { fetchBodies, pullMessages } from '../store/messages';
+import type { PulledMessage } from '../store/messages';
 import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { trackResource, untrackResource } from '../util/resources';
 import { settleWithin } from '../util/settle-within';
@@ -298,7 +299,7 @@ export class PushConsumer {
     const maxBytes = Math.max(1, Math.floor(byteRoom / candidates.length));
     const wakeups = candidates.map((q) => q.wakeups);
     const byKey = new Map(candidates.map((q) => [q.key, q]));
-    let rows: PulledRow[];
+    let rows: PulledMessage[];
     let bodies: Map<string, Buffer> | null = null;
     try {
       rows = await pullMessages(
@@ -318,12 +319,12 @@ export class PushConsumer {
         (row) =>
           row.matched &&
           row.body === null &&
-          byKey.get(queueKey(row.topic, row.queue_id))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }),
+          byKey.get(queueKey(row.topic, row.queueId))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }),
       );
       if (wanted.length > 0) {
         bodies = await fetchBodies(
           this.ctx.pool,
-          wanted.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.queue_offset) })),
+          wanted.map((row) => ({ topic: row.topic, queueId: row.queueId, offset: row.queueOffset })),
         );
       }
     } catch (error) {
@@ -334,13 +335,13 @@ export class PushConsumer {
     const counts = new Map<ProcessQueue, number>();
     const cut = new Set<ProcessQueue>();
     for (const row of rows) {
-      const queue = byKey.get(queueKey(row.topic, row.queue_id));
+      const queue = byKey.get(queueKey(row.topic, row.queueId));
       if (!queue || queue.dropped) continue;
       if (row.cut) cut.add(queue);
-      const offset = Number(row.queue_offset);
+      const offset = row.queueOffset;
       if (offset < queue.nextPullOffset) continue;
       counts.set(queue, (counts.get(queue) ?? 0) + 1);
-      const body = row.body ?? bodies?.get(messageKey(row.topic, row.queue_id, row.queue_offset)) ?? null;
+      const body = row.body ?? bodies?.get(messageKey(row.topic, row.queueId, row.queueOffset)) ?? null;
       queue.track(offset, body?.length ?? 0);
       if (body === null) {
         // filtered out (tag or SQL): nothing to run, only the offset to pass

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
-import { topicQueueCounts } from '../store/admin-statements';
-import { claimQueues, heartbeat, renewQueueLocks, startOffsets } from '../store/group-statements';
-import type { QueueOffset, StartPosition } from '../store/group-statements';
+import { topicQueueCounts } from '../store/topics';
+import { claimQueues, heartbeat, renewQueueLocks } from '../store/membership';
+import { startOffsets } from '../store/offsets';
+import type { QueueOffset, StartPosition } from '../store/offsets';
 import { allocateAveragely } from './allocate';
 import type { ProcessQueue } from './process-queue';
 import { queueKey } from '../util/keys';

@@ -1,7 +1,5 @@
-import { messageBytes } from '../message-validation';
 import type { BrokerContext } from '../broker-context';
-import type { MessageRow } from '../store/rows';
-import type { QueuedMessage } from '../store/statements';
+import { StoredMessage, storedCopy } from '../stored-message';
 import { dlqTopicOf, retryTopicOf } from '../topic-name';
 
 /**
@@ -23,25 +21,16 @@ export class RetrySender {
   }
 
   /** Resolves once the retry or dead letter is durable; returns where it went. */
-  async sendBack(row: MessageRow): Promise<'RETRY' | 'DLQ'> {
-    if (row.reconsume_times >= this.maxReconsumeTimes) return this.deadLetter(row);
-    const retry = row.reconsume_times + 1;
+  async sendBack(row: StoredMessage): Promise<'RETRY' | 'DLQ'> {
+    if (row.reconsumeTimes >= this.maxReconsumeTimes) return this.deadLetter(row);
+    const retry = row.reconsumeTimes + 1;
     await this.ctx.delayedWriter.submit([{ ...storedCopy(row), topic: retryTopicOf(this.group), reconsumeTimes: retry, delayMs: this.delayOf(retry) }]);
     return 'RETRY';
   }
 
   /** Appends the message to `%DLQ%<group>`. */
-  async deadLetter(row: MessageRow): Promise<'DLQ'> {
-    await this.ctx.appender.submit([{ ...storedCopy(row), topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsume_times, delayMs: 0 }]);
+  async deadLetter(row: StoredMessage): Promise<'DLQ'> {
+    await this.ctx.appender.submit([{ ...storedCopy(row), topic: dlqTopicOf(this.group), reconsumeTimes: row.reconsumeTimes, delayMs: 0 }]);
     return 'DLQ';
   }
-}
-
-/**
- * A stored message as a new message for one of the broker's single-queue topics
- * (`%RETRY%`, `%DLQ%`): same msgId, body and born time, original topic kept.
- */
-export function storedCopy(row: MessageRow): Omit<QueuedMessage, 'topic' | 'reconsumeTimes' | 'delayMs'> {
-  const copy = { body: row.body ?? Buffer.alloc(0), tag: row.tag, keys: row.keys, messageGroup: row.message_group, properties: row.properties };
-  return { ...copy, msgId: row.msg_id, bornAt: row.born_at, originTopic: row.origin_topic ?? row.topic, bytes: messageBytes(copy), queueId: 0, queueCount: 1 };
 }

@@ -1,16 +1,9 @@
 import type { BrokerContext } from '../broker-context';
 import { decodeHalfDue } from '../store/notifications';
 import { errorText } from '../logger';
-import { toMessageView } from '../store/rows';
-import {
-  ClaimedHalf,
-  claimDueHalves,
-  leaveProducerGroup,
-  nextHalfDue,
-  producerHeartbeat,
-  recordInconclusiveChecks,
-  ResolveResult,
-} from '../store/transaction-statements';
+import { toMessageView } from '../stored-message';
+import { ClaimedHalf, claimDueHalves, nextHalfDue, recordInconclusiveChecks, ResolveResult } from '../store/halves';
+import { leaveProducerGroup, producerHeartbeat } from '../store/membership';
 import { trackResource, untrackResource } from '../util/resources';
 import { DueLoop } from '../util/due-loop';
 import type { PassResult } from '../util/due-loop';
@@ -104,14 +97,14 @@ export class CheckBackLoop {
         const answer = await this.ask(half);
         this.checksSinceHeartbeat += 1;
         if (answer === 'UNKNOWN') {
-          inconclusive.push(half.transaction_id);
+          inconclusive.push(half.transactionId);
           continue;
         }
         try {
-          await this.resolve(half.transaction_id, answer);
+          await this.resolve(half.transactionId, answer);
         } catch (error) {
           // resolved meanwhile by its own producer (or an operator): nothing left to do
-          this.ctx.options.logger.log('info', 'check-back outcome not applied', { transactionId: half.transaction_id, error: errorText(error) });
+          this.ctx.options.logger.log('info', 'check-back outcome not applied', { transactionId: half.transactionId, error: errorText(error) });
         }
       }
     };
@@ -125,7 +118,7 @@ export class CheckBackLoop {
     let timer: NodeJS.Timeout | undefined;
     try {
       const answer = await Promise.race([
-        Promise.resolve(this.options.checker({ ...toMessageView(half), transactionId: half.transaction_id })),
+        Promise.resolve(this.options.checker({ ...toMessageView(half), transactionId: half.transactionId })),
         new Promise<TransactionResolution>((resolve) => {
           timer = setTimeout(() => resolve('UNKNOWN'), this.options.checkTimeout);
         }),
@@ -134,7 +127,7 @@ export class CheckBackLoop {
     } catch (error) {
       this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', {
         group: this.options.group,
-        transactionId: half.transaction_id,
+        transactionId: half.transactionId,
         error: errorText(error),
       });
       return 'UNKNOWN';

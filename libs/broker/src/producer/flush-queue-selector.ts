@@ -1,4 +1,4 @@
-import type { QueuedMessage } from '../store/statements';
+import type { QueuedMessage } from '../store/messages';
 
 /** Set on a message whose queue the flush picks (no messageGroup, so no order to keep). */
 export const ANY_QUEUE = -1;

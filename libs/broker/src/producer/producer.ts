@@ -8,7 +8,7 @@ import { TopicNotFoundError } from '../errors/topic-not-found.error';
 import { errorText } from '../logger';
 import type { Message, SendReceipt } from '../message';
 import { OutgoingMessage, toOutgoingMessage } from '../message-validation';
-import type { QueuedMessage } from '../store/statements';
+import type { QueuedMessage } from '../store/messages';
 import { isValidGroupName } from '../topic-name';
 import { fnv1a } from '../util/hash';
 import { ANY_QUEUE } from './flush-queue-selector';

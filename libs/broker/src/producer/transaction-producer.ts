@@ -8,7 +8,7 @@ import { TransactionAlreadyResolvedError } from '../errors/transaction-already-r
 import { TransactionNotFoundError } from '../errors/transaction-not-found.error';
 import type { Message, MessageView, SendReceipt } from '../message';
 import { toOutgoingMessage } from '../message-validation';
-import { HalfToStore, insertHalves, resolveHalves, ResolveResult } from '../store/transaction-statements';
+import { HalfToStore, insertHalves, resolveHalves, ResolveResult } from '../store/halves';
 import { isValidGroupName } from '../topic-name';
 import { GroupCommit } from '../util/group-commit';
 import { fnv1a } from '../util/hash';

@@ -1,7 +1,7 @@
 import type { BrokerContext } from '../broker-context';
 import { decodeScheduled } from '../store/notifications';
 import { errorText } from '../logger';
-import { deferOldestDueMessage, moveDueMessages } from '../store/statements';
+import { deferOldestDueMessage, moveDueMessages } from '../store/scheduled';
 import { DueLoop } from '../util/due-loop';
 
 const BATCH = 500;

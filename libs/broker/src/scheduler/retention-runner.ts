@@ -1,7 +1,7 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
-import { databaseTimeAgo, deleteExpiredMessages } from '../store/statements';
-import { deleteOldTransactionRecords } from '../store/transaction-statements';
+import { databaseTimeAgo, deleteExpiredMessages } from '../store/maintenance';
+import { deleteOldTransactionRecords } from '../store/maintenance';
 
 const BATCH = 1_000;
 

@@ -5,8 +5,8 @@
  * wakes a sleeper early: every loop also polls (pollInterval), so a lost one costs latency.
  */
 import { escapeIdentifier } from 'pg';
-import { RECONNECTED } from '../util/notification-listener';
-import type { Db } from './statements';
+import { RECONNECTED } from './notification-listener';
+import type { Db } from './db';
 
 /** The broker's channels, as the database names them. */
 export interface Channels {

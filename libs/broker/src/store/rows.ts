@@ -1,6 +1,10 @@
-import type { MessageView } from '../message';
+/**
+ * Row shapes as node-postgres returns them (int8 arrives as a string) and their mapping to
+ * domain types. Only store modules import this file (an ESLint rule keeps it so).
+ */
+import type { StoredMessage } from '../stored-message';
 
-/** A `messages` row as node-postgres returns it (int8 arrives as a string). */
+/** A `messages` row (or a row shaped like one: a half, a popped message). */
 export interface MessageRow {
   topic: string;
   queue_id: number;
@@ -17,20 +21,24 @@ export interface MessageRow {
   origin_topic: string | null;
 }
 
-/** Maps a stored row to what consumers see: retries and DLQ copies show their original topic. */
-export function toMessageView(row: MessageRow): MessageView {
+/** The columns of a MessageRow, for statements that read whole messages. */
+export const MESSAGE_COLUMNS = `topic, queue_id, queue_offset, msg_id, tag, keys, message_group, properties, body, born_at, stored_at,
+            reconsume_times, origin_topic`;
+
+export function toStoredMessage(row: MessageRow): StoredMessage {
   return {
-    msgId: row.msg_id,
-    topic: row.origin_topic ?? row.topic,
-    body: row.body ?? Buffer.alloc(0),
-    tag: row.tag ?? undefined,
-    keys: row.keys ?? [],
-    messageGroup: row.message_group ?? undefined,
-    properties: row.properties ?? {},
+    topic: row.topic,
     queueId: row.queue_id,
     queueOffset: Number(row.queue_offset),
+    msgId: row.msg_id,
+    tag: row.tag,
+    keys: row.keys,
+    messageGroup: row.message_group,
+    properties: row.properties,
+    body: row.body,
     bornAt: row.born_at,
     storedAt: row.stored_at,
     reconsumeTimes: row.reconsume_times,
+    originTopic: row.origin_topic,
   };
 }

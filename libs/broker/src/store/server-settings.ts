@@ -1,5 +1,5 @@
 import type { BrokerLogger } from '../logger';
-import type { Db } from './statements';
+import type { Db } from './db';
 
 /**
  * Settings under which "nothing acknowledged is lost" silently stops holding, read on

@@ -1,19 +1,13 @@
 /**
- * Every hot-path statement of the broker, one named function per operation. Each is
- * one round trip, parameterised and prepared (node-postgres caches a named statement
- * per connection), batched over `unnest` arrays. No SQL text is ever built from input.
+ * The `messages` table: appends (the hot path, group-committed), pulls by queue, bodies,
+ * and look-ups by msgId and key. Every statement is one round trip, parameterised and
+ * prepared where it runs often, batched over `unnest` arrays; no SQL text is built from input.
  */
-import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { OutgoingMessage } from '../message-validation';
-import type { MessageRow } from './rows';
+import type { StoredMessage } from '../stored-message';
 import { messageKey, queueKey } from '../util/keys';
-
-export type Db = Pick<Pool, 'query'>;
-
-/** Anything that runs a parameterised query config: the pool, or the pipelined append connection. */
-export interface ConfigQueryable {
-  query<R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
-}
+import type { ConfigQueryable, Db } from './db';
+import { MESSAGE_COLUMNS, MessageRow, toStoredMessage } from './rows';
 
 /** A validated message on its way to the store; `queueId` may still be ANY_QUEUE (see FlushQueueSelector). */
 export type QueuedMessage = OutgoingMessage;
@@ -120,63 +114,6 @@ export async function appendMessages(db: ConfigQueryable, messages: readonly Que
   return messages.map((m, i) => ({ queueId: m.queueId, queueOffset: (bases.get(queueKey(m.topic, m.queueId)) ?? Number.NaN) + ranks[i] }));
 }
 
-/** Stores messages that become due later (retries); wakes schedulers with the nearest delay. */
-export async function scheduleMessages(db: Db, messages: readonly QueuedMessage[]): Promise<void> {
-  const c = messageColumns(messages);
-  await db.query({
-    name: 'herald_schedule_messages',
-    text: `WITH ins AS (
-             INSERT INTO scheduled_messages (topic, queue_id, msg_id, tag, keys, message_group, properties, body,
-                                             born_at, reconsume_times, origin_topic, due_at)
-             SELECT u.t, u.q, u.mid, u.tg, keys_from_json(u.ks),
-                    u.mg, u.pr, u.bd, u.ba, u.rc, u.ot, clock_timestamp() + u.delay * interval '1 millisecond'
-             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], ${bodiesSql(12)},
-                         $8::timestamptz[], $9::int[], $10::text[], $11::bigint[])
-               AS u (t, q, mid, tg, ks, mg, pr, bd, ba, rc, ot, delay)
-             RETURNING due_at)
-           SELECT notify_scheduled(ceil(extract(epoch FROM min(due_at) - clock_timestamp()) * 1000)::bigint) FROM ins`,
-    values: [
-      c.topic,
-      c.queueId,
-      c.msgId,
-      c.tag,
-      c.keys,
-      c.messageGroup,
-      c.properties,
-      c.bornAt,
-      c.reconsumeTimes,
-      c.originTopic,
-      messages.map((m) => m.delayMs),
-      ...bodyParams(messages),
-    ],
-  });
-}
-
-export interface DueMove {
-  moved: number;
-  nextDueInMs: number | null;
-}
-
-/** Moves up to `limit` due messages, about `maxBytes` of bodies at most (the first always goes). */
-export async function moveDueMessages(db: Db, limit: number, maxBytes: number): Promise<DueMove> {
-  const { rows } = await db.query<{ moved: number; next_due_in_ms: number | null }>({
-    name: 'herald_move_due_messages',
-    text: 'SELECT moved, next_due_in_ms FROM move_due_messages($1, $2)',
-    values: [limit, maxBytes],
-  });
-  return { moved: rows[0].moved, nextDueInMs: rows[0].next_due_in_ms };
-}
-
-/** Pushes the oldest due message back by `delayMs` (it keeps failing alone); returns its msgId. */
-export async function deferOldestDueMessage(db: Db, delayMs: number): Promise<string | null> {
-  const { rows } = await db.query<{ msg_id: string | null }>({
-    name: 'herald_defer_oldest_due_message',
-    text: 'SELECT defer_oldest_due_message($1) AS msg_id',
-    values: [delayMs],
-  });
-  return rows[0].msg_id;
-}
-
 export interface PullRequest {
   topic: string;
   queueId: number;
@@ -190,7 +127,7 @@ export interface PullRequest {
   withBody: boolean;
 }
 
-export interface PulledRow extends MessageRow {
+export interface PulledMessage extends StoredMessage {
   /** Passed the tag filter (keys and properties are only returned for such rows). */
   matched: boolean;
   /** This row reached the queue's byte budget: rows after it may have been cut (pull again). */
@@ -202,8 +139,8 @@ export interface PulledRow extends MessageRow {
  * tag filter come back without body, keys or properties: the consumer only needs
  * their offsets to move past them.
  */
-export async function pullMessages(db: Db, requests: readonly PullRequest[]): Promise<PulledRow[]> {
-  const { rows } = await db.query<PulledRow>({
+export async function pullMessages(db: Db, requests: readonly PullRequest[]): Promise<PulledMessage[]> {
+  const { rows } = await db.query<MessageRow & { matched: boolean; cut: boolean }>({
     name: 'herald_pull_messages',
     text: `SELECT m.topic, m.queue_id, m.queue_offset, m.msg_id, m.tag, m.message_group, m.born_at, m.stored_at,
                   m.reconsume_times, m.origin_topic, f.ok AS matched, m.run_bytes >= r.max_bytes AS cut,
@@ -232,7 +169,7 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
       requests.map((r) => r.maxBytes),
     ],
   });
-  return rows;
+  return rows.map((row) => ({ ...toStoredMessage(row), matched: row.matched, cut: row.cut }));
 }
 
 /** Bodies of chosen messages (those an SQL filter kept), in one round trip. */
@@ -247,49 +184,72 @@ export async function fetchBodies(db: Db, refs: readonly { topic: string; queueI
   return new Map(rows.map((row) => [messageKey(row.topic, row.queue_id, row.queue_offset), row.body]));
 }
 
-export interface PoppedRow extends MessageRow {
-  receipt: string;
+/** Every stored copy of a message; its msgId starts with its born time in ms, which the BRIN index on born_at finds. */
+export async function messagesById(db: Db, msgId: string): Promise<StoredMessage[]> {
+  const bornAt = new Date(parseInt(msgId.slice(0, 12), 16));
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE msg_id = $1 AND born_at BETWEEN $2::timestamptz - interval '1 second' AND $2::timestamptz + interval '1 second'
+     ORDER BY stored_at, topic`,
+    [msgId, bornAt],
+  );
+  return rows.map(toStoredMessage);
 }
 
-/** Hands out messages to a simple (pull) consumer of `group`; see pop_messages in sql/functions.sql. */
-export async function popMessages(
-  db: Db,
-  request: { group: string; topics: string[]; tags: (string | null)[]; max: number; invisibleMs: number; maxReconsumeTimes: number; maxBytes: number },
-): Promise<PoppedRow[]> {
-  const { rows } = await db.query<PoppedRow>({
-    name: 'herald_pop_messages',
-    text: `SELECT * FROM pop_messages($1, $2::text[], $3::text[], $4, $5, $6, $7)`,
-    values: [request.group, request.topics, request.tags, request.max, request.invisibleMs, request.maxReconsumeTimes, request.maxBytes],
+export async function topicMessages(db: Db, topic: string, limit: number, fromOffset: number): Promise<StoredMessage[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE topic = $1 AND queue_offset >= $3 ORDER BY queue_id, queue_offset LIMIT $2`,
+    [topic, limit, fromOffset],
+  );
+  return rows.map(toStoredMessage);
+}
+
+/** Messages of a topic carrying `key`: originals, and their retry and dead-letter copies. */
+export async function messagesByKey(db: Db, topic: string, key: string, limit: number): Promise<StoredMessage[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE keys IS NOT NULL AND keys @> ARRAY[$2::text] AND (topic = $1 OR origin_topic = $1)
+     ORDER BY stored_at, topic, queue_id, queue_offset LIMIT $3`,
+    [topic, key, limit],
+  );
+  return rows.map(toStoredMessage);
+}
+
+/** Dead letters of a group, all or the given msgIds. */
+export async function dlqMessages(db: Db, dlqTopic: string, msgIds: readonly string[] | null): Promise<StoredMessage[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE topic = $1 AND ($2::text[] IS NULL OR msg_id = ANY ($2::text[]))
+     ORDER BY queue_id, queue_offset`,
+    [dlqTopic, msgIds],
+  );
+  return rows.map(toStoredMessage);
+}
+
+/**
+ * Which of `msgIds` the broker still holds a copy of, in any topic (original queue, `%RETRY%`,
+ * `%DLQ%`) or waiting in the schedule: what a rewind, a retry or a DLQ resend could deliver again.
+ * messages has no msg_id index: its copies keep born_at, which the msgId starts with, so the
+ * look-up goes through the born_at BRIN index, one range per cluster of nearby born times.
+ */
+export async function msgIdsStillStored(db: Db, msgIds: readonly string[]): Promise<string[]> {
+  const born = [...new Set(msgIds.map((id) => parseInt(id.slice(0, 12), 16)).filter(Number.isFinite))].sort((a, b) => a - b);
+  const lo: Date[] = [];
+  const hi: Date[] = [];
+  for (const ms of born) {
+    if (hi.length > 0 && ms - 1_000 <= hi[hi.length - 1].getTime()) hi[hi.length - 1] = new Date(ms + 1_000);
+    else {
+      lo.push(new Date(ms - 1_000));
+      hi.push(new Date(ms + 1_000));
+    }
+  }
+  const { rows } = await db.query<{ msg_id: string }>({
+    name: 'herald_msg_ids_still_stored',
+    text: `SELECT m.msg_id FROM unnest($2::timestamptz[], $3::timestamptz[]) AS r (lo, hi)
+           JOIN messages m ON m.born_at BETWEEN r.lo AND r.hi
+           WHERE m.msg_id = ANY ($1::text[])
+           UNION SELECT s.msg_id FROM scheduled_messages s WHERE s.msg_id = ANY ($1::text[])`,
+    values: [msgIds, lo, hi],
   });
-  return rows;
-}
-
-/** Acks (`extendMs` null) or extends a received message; returns the new receipt, or null if the old one is stale. */
-export async function settleReceipt(
-  db: Db,
-  ref: { group: string; topic: string; queueId: number; offset: number; receipt: string },
-  extendMs: number | null,
-): Promise<string | null> {
-  const { rows } = await db.query<{ receipt: string | null }>({
-    name: 'herald_settle_receipt',
-    text: 'SELECT settle_receipt($1, $2, $3, $4, $5, $6) AS receipt',
-    values: [ref.group, ref.topic, ref.queueId, ref.offset, ref.receipt, extendMs],
-  });
-  return rows[0].receipt;
-}
-
-/** The database's clock minus `ms`: cutoffs compare with times the database stamped. */
-export async function databaseTimeAgo(db: Db, ms: number): Promise<Date> {
-  const { rows } = await db.query<{ at: Date }>({ name: 'herald_time_ago', text: "SELECT now() - $1 * interval '1 millisecond' AS at", values: [ms] });
-  return rows[0].at;
-}
-
-/** One retention pass (a batch per queue); -1 when another runner holds the lock. */
-export async function deleteExpiredMessages(db: Db, cutoff: Date, batch: number): Promise<number> {
-  const { rows } = await db.query<{ deleted: string }>({
-    name: 'herald_delete_expired_messages',
-    text: 'SELECT delete_expired_messages($1, $2) AS deleted',
-    values: [cutoff, batch],
-  });
-  return Number(rows[0].deleted);
+  return rows.map((row) => row.msg_id);
 }

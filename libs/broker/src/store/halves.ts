@@ -1,7 +1,8 @@
-/** Statements of transactional (half) messages; tables in 006_transactions.sql, resolve_halves in sql/functions.sql. */
-import { bodiesSql, bodyParams, messageColumns } from './statements';
-import type { Db, QueuedMessage } from './statements';
-import type { MessageRow } from './rows';
+/** Transactional (half) messages: `half_messages` (resolve_halves in sql/functions.sql). */
+import type { StoredMessage } from '../stored-message';
+import type { Db } from './db';
+import { bodiesSql, bodyParams, messageColumns, QueuedMessage } from './messages';
+import { MessageRow, toStoredMessage } from './rows';
 
 export interface HalfToStore extends QueuedMessage {
   transactionId: string;
@@ -78,14 +79,14 @@ export async function resolveHalves(db: Db, ids: readonly string[], outcome: 'CO
   }));
 }
 
-export interface ClaimedHalf extends MessageRow {
-  transaction_id: string;
+export interface ClaimedHalf extends StoredMessage {
+  transactionId: string;
   checks: number;
 }
 
 /** Claims up to `limit` due halves of a group for one member, under a lease. */
 export async function claimDueHalves(db: Db, group: string, clientId: string, leaseMs: number, limit: number): Promise<ClaimedHalf[]> {
-  const { rows } = await db.query<ClaimedHalf>({
+  const { rows } = await db.query<MessageRow & { transaction_id: string; checks: number }>({
     name: 'herald_claim_due_halves',
     text: `UPDATE half_messages h SET claimed_by = $2, claim_until = clock_timestamp() + $3 * interval '1 millisecond'
            WHERE h.transaction_id IN (
@@ -98,7 +99,7 @@ export async function claimDueHalves(db: Db, group: string, clientId: string, le
                      NULL::text AS origin_topic`,
     values: [group, clientId, leaseMs, limit],
   });
-  return rows;
+  return rows.map((row) => ({ ...toStoredMessage(row), transactionId: row.transaction_id, checks: row.checks }));
 }
 
 /** Records inconclusive checks (UNKNOWN, error, timeout): check again later, or park after `maxChecks`. */
@@ -113,32 +114,6 @@ export async function recordInconclusiveChecks(db: Db, ids: readonly string[], c
   });
 }
 
-/** Renews a transaction producer's membership; counts the checks it performed since the last call. */
-export async function producerHeartbeat(db: Db, group: string, clientId: string, leaseMs: number, checks: number): Promise<void> {
-  await db.query({
-    name: 'herald_producer_heartbeat',
-    text: `WITH member AS (
-             INSERT INTO producer_members (producer_group, client_id, lease_until)
-             VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
-             ON CONFLICT (producer_group, client_id) DO UPDATE SET lease_until = excluded.lease_until
-           )
-           INSERT INTO producer_groups (producer_group, checks_performed) VALUES ($1, $4)
-           ON CONFLICT (producer_group) DO UPDATE SET checks_performed = producer_groups.checks_performed + excluded.checks_performed`,
-    values: [group, clientId, leaseMs, checks],
-  });
-}
-
-export async function leaveProducerGroup(db: Db, group: string, clientId: string): Promise<void> {
-  await db.query({
-    name: 'herald_leave_producer_group',
-    text: `WITH released AS (
-             UPDATE half_messages SET claimed_by = NULL, claim_until = NULL WHERE producer_group = $1 AND claimed_by = $2
-           )
-           DELETE FROM producer_members WHERE producer_group = $1 AND client_id = $2`,
-    values: [group, clientId],
-  });
-}
-
 /** Milliseconds until the group's next half is due (null when none is pending). */
 export async function nextHalfDue(db: Db, group: string): Promise<number | null> {
   const { rows } = await db.query<{ ms: number | null }>({
@@ -150,38 +125,65 @@ export async function nextHalfDue(db: Db, group: string): Promise<number | null>
   return rows[0]?.ms ?? null;
 }
 
-export interface HalfRow {
-  transaction_id: string;
-  producer_group: string;
-  msg_id: string;
+export interface HalfRecord {
+  transactionId: string;
+  producerGroup: string;
+  msgId: string;
   topic: string;
   state: 'PENDING' | 'PARKED';
   checks: number;
-  created_at: Date;
-  check_after: Date;
+  createdAt: Date;
+  checkAfter: Date;
 }
 
-export async function listHalves(db: Db, state: 'PENDING' | 'PARKED' | null, group: string | null, limit: number): Promise<HalfRow[]> {
-  const { rows } = await db.query<HalfRow>(
+/** Open halves, oldest first. */
+export async function listHalves(db: Db, state: 'PENDING' | 'PARKED' | null, group: string | null, limit: number): Promise<HalfRecord[]> {
+  const { rows } = await db.query<{
+    transaction_id: string;
+    producer_group: string;
+    msg_id: string;
+    topic: string;
+    state: 'PENDING' | 'PARKED';
+    checks: number;
+    created_at: Date;
+    check_after: Date;
+  }>(
     `SELECT transaction_id, producer_group, msg_id, topic, state, checks, created_at, check_after FROM half_messages
      WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR producer_group = $2)
      ORDER BY created_at LIMIT $3`,
     [state, group, limit],
   );
-  return rows;
+  return rows.map((row) => ({
+    transactionId: row.transaction_id,
+    producerGroup: row.producer_group,
+    msgId: row.msg_id,
+    topic: row.topic,
+    state: row.state,
+    checks: row.checks,
+    createdAt: row.created_at,
+    checkAfter: row.check_after,
+  }));
 }
 
-export interface TransactionStatsRow {
-  producer_group: string;
-  pending: string;
-  parked: string;
-  oldest_pending_ms: number | null;
-  checks_performed: string;
-  live_members: string;
+export interface TransactionStatsRecord {
+  producerGroup: string;
+  pending: number;
+  parked: number;
+  oldestPendingMs: number | null;
+  checksPerformed: number;
+  liveMembers: number;
 }
 
-export async function transactionStats(db: Db): Promise<TransactionStatsRow[]> {
-  const { rows } = await db.query<TransactionStatsRow>(
+/** Per producer group: open halves by state, the oldest pending one's age, checks, live members. */
+export async function transactionStats(db: Db): Promise<TransactionStatsRecord[]> {
+  const { rows } = await db.query<{
+    producer_group: string;
+    pending: string;
+    parked: string;
+    oldest_pending_ms: number | null;
+    checks_performed: string;
+    live_members: string;
+  }>(
     `SELECT g.producer_group,
             (SELECT count(*) FROM half_messages h WHERE h.producer_group = g.producer_group AND h.state = 'PENDING') AS pending,
             (SELECT count(*) FROM half_messages h WHERE h.producer_group = g.producer_group AND h.state = 'PARKED') AS parked,
@@ -194,24 +196,14 @@ export async function transactionStats(db: Db): Promise<TransactionStatsRow[]> {
            WHERE NOT EXISTS (SELECT 1 FROM producer_groups p WHERE p.producer_group = h.producer_group)) g
      ORDER BY g.producer_group`,
   );
-  return rows;
-}
-
-/** Forgets transaction outcomes older than `cutoff` (a batch), and producer members gone for long. */
-export async function deleteOldTransactionRecords(db: Db, cutoff: Date, batch: number): Promise<number> {
-  const { rows } = await db.query<{ deleted: string }>({
-    name: 'herald_delete_old_transaction_records',
-    text: `WITH old AS (
-             DELETE FROM resolved_transactions WHERE transaction_id IN (
-               SELECT transaction_id FROM resolved_transactions WHERE resolved_at < $1 LIMIT $2)
-             RETURNING 1
-           ), gone_members AS (
-             DELETE FROM producer_members WHERE lease_until < $1
-           )
-           SELECT count(*) AS deleted FROM old`,
-    values: [cutoff, batch],
-  });
-  return Number(rows[0].deleted);
+  return rows.map((row) => ({
+    producerGroup: row.producer_group,
+    pending: Number(row.pending),
+    parked: Number(row.parked),
+    oldestPendingMs: row.oldest_pending_ms,
+    checksPerformed: Number(row.checks_performed),
+    liveMembers: Number(row.live_members),
+  }));
 }
 
 /** Which of `ids` still have a half, pending or parked (by primary key). */
@@ -222,32 +214,4 @@ export async function halvesStillOpen(db: Db, ids: readonly string[]): Promise<s
     values: [ids],
   });
   return rows.map((row) => row.transaction_id);
-}
-
-/**
- * Which of `msgIds` the broker still holds a copy of, in any topic (original queue, `%RETRY%`,
- * `%DLQ%`) or waiting in the schedule: what a rewind, a retry or a DLQ resend could deliver again.
- * messages has no msg_id index: its copies keep born_at, which the msgId starts with, so the
- * look-up goes through the born_at BRIN index, one range per cluster of nearby born times.
- */
-export async function msgIdsStillStored(db: Db, msgIds: readonly string[]): Promise<string[]> {
-  const born = [...new Set(msgIds.map((id) => parseInt(id.slice(0, 12), 16)).filter(Number.isFinite))].sort((a, b) => a - b);
-  const lo: Date[] = [];
-  const hi: Date[] = [];
-  for (const ms of born) {
-    if (hi.length > 0 && ms - 1_000 <= hi[hi.length - 1].getTime()) hi[hi.length - 1] = new Date(ms + 1_000);
-    else {
-      lo.push(new Date(ms - 1_000));
-      hi.push(new Date(ms + 1_000));
-    }
-  }
-  const { rows } = await db.query<{ msg_id: string }>({
-    name: 'herald_msg_ids_still_stored',
-    text: `SELECT m.msg_id FROM unnest($2::timestamptz[], $3::timestamptz[]) AS r (lo, hi)
-           JOIN messages m ON m.born_at BETWEEN r.lo AND r.hi
-           WHERE m.msg_id = ANY ($1::text[])
-           UNION SELECT s.msg_id FROM scheduled_messages s WHERE s.msg_id = ANY ($1::text[])`,
-    values: [msgIds, lo, hi],
-  });
-  return rows.map((row) => row.msg_id);
 }

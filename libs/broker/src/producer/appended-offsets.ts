@@ -1,4 +1,4 @@
-import type { AppendResult, QueuedMessage } from './statements';
+import type { AppendResult, QueuedMessage } from '../store/messages';
 import { queueKey } from '../util/keys';
 
 /**
