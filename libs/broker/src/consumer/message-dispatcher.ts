@@ -2,6 +2,7 @@ import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { settleWithin } from '../util/settle-within';
 import { StoredMessage, toMessageView } from '../stored-message';
+import type { ConsumeStrategy, FailureAction } from './consume-strategy';
 import type { ProcessQueue } from './process-queue';
 import type { MessageHandler } from './push-consumer-options';
 import type { RetrySender } from './retry-sender';
@@ -13,14 +14,8 @@ export interface DispatcherSettings {
   group: string;
   handler: MessageHandler;
   concurrency: number;
-  maxReconsumeTimes: number;
-  /**
-   * `retry-topic`: a failure goes to `%RETRY%<group>` (clustering, concurrent).
-   * `in-place-orderly`: the queue stops at the failed message and retries it after `suspendTime`.
-   * `in-place`: the message alone is retried later in this member (broadcasting).
-   */
-  failureMode: 'retry-topic' | 'in-place-orderly' | 'in-place';
-  suspendTime: number;
+  /** When a queue may start a handler, and where failures go. */
+  strategy: ConsumeStrategy;
   /** A handler taking longer counts as failed, ms. */
   consumeTimeout: number;
 }
@@ -33,8 +28,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * Runs handlers for pulled messages with bounded concurrency, taking queues in
- * turn. An orderly queue runs one message at a time; a failure there blocks the
- * queue (others keep flowing) and retries the same message in place.
+ * turn; the consume strategy says when a queue may start one (orderly: one at a
+ * time) and what a failure leads to.
  */
 export class MessageDispatcher {
   private readonly handlers = new Set<Promise<void>>();
@@ -60,13 +55,13 @@ export class MessageDispatcher {
   }
 
   add(queue: ProcessQueue, row: StoredMessage): void {
-    queue.pending.push(row);
+    queue.enqueue(row);
     this.pendingCount += 1;
   }
 
   /** Gives a queue's unstarted messages back (the queue is being dropped). */
   abandon(queue: ProcessQueue): void {
-    const rows = queue.pending.splice(0);
+    const rows = queue.takeWaiting();
     this.pendingCount -= rows.length;
     queue.abandon(rows.map((row) => row.queueOffset));
   }
@@ -74,7 +69,7 @@ export class MessageDispatcher {
   /** Starts handlers while there is room: one message per ready queue per round. */
   pump(): void {
     if (this.stopped) return;
-    const { concurrency, failureMode } = this.settings;
+    const { concurrency, strategy } = this.settings;
     const now = Date.now();
     const clock = performance.now();
     let started = true;
@@ -82,18 +77,19 @@ export class MessageDispatcher {
       started = false;
       for (const queue of this.queues()) {
         if (this.handlers.size >= concurrency) break;
-        if (queue.pending.length === 0 || queue.dropped) continue;
+        if (queue.waiting === 0 || queue.dropped) continue;
         // fencing: after a stall another member may own the queue already; never run its buffer
         if (!queue.leaseValid(clock)) {
           this.onLeaseLost(queue);
           continue;
         }
-        if (failureMode === 'in-place-orderly' && queue.running > 0) continue;
+        if (!strategy.mayStart(queue)) continue;
         if (queue.blockedUntil > now) {
           this.later(queue.blockedUntil - now, () => this.pump());
           continue;
         }
-        const row = queue.pending.shift()!;
+        const row = queue.next();
+        if (row === undefined) continue;
         this.pendingCount -= 1;
         this.start(queue, row);
         started = true;
@@ -156,9 +152,9 @@ export class MessageDispatcher {
   }
 
   private start(queue: ProcessQueue, row: StoredMessage): void {
-    queue.running += 1;
+    queue.handlerStarted();
     const run: Promise<void> = this.consume(queue, row).finally(() => {
-      queue.running -= 1;
+      queue.handlerEnded();
       this.handlers.delete(run);
       this.pump();
     });
@@ -193,32 +189,31 @@ export class MessageDispatcher {
       });
     }
     if (retry) {
-      const inPlace = this.settings.failureMode !== 'retry-topic';
-      if (inPlace && row.reconsumeTimes < this.settings.maxReconsumeTimes) {
-        this.retryInPlace(queue, { ...row, reconsumeTimes: row.reconsumeTimes + 1 });
+      const action = this.settings.strategy.onFailure(row);
+      if (action.kind === 'retry-in-place') {
+        this.retryInPlace(queue, { ...row, reconsumeTimes: row.reconsumeTimes + 1 }, action);
         return;
       }
-      if (!(await this.sendBack(row, inPlace))) return;
+      if (!(await this.sendBack(row, action.kind === 'dead-letter'))) return;
     }
     queue.finish(row.queueOffset);
     this.onFinished(queue);
   }
 
-  private retryInPlace(queue: ProcessQueue, row: StoredMessage): void {
-    const orderly = this.settings.failureMode === 'in-place-orderly';
-    const delay = orderly ? this.settings.suspendTime : this.retrySender.delayOf(row.reconsumeTimes);
+  private retryInPlace(queue: ProcessQueue, row: StoredMessage, action: Extract<FailureAction, { kind: 'retry-in-place' }>): void {
+    const delay = action.afterMs;
     const requeue = (): void => {
       if (queue.dropped) {
         queue.abandon([row.queueOffset]);
         return;
       }
-      queue.pending.unshift(row);
+      queue.requeue(row);
       this.pendingCount += 1;
     };
-    if (orderly) {
+    if (action.holdQueue) {
       // the queue stops at this message: nothing behind it runs before it succeeds or is dead-lettered
       requeue();
-      queue.blockedUntil = Date.now() + delay;
+      queue.holdFor(delay);
       this.later(delay, () => this.pump());
     } else {
       this.later(delay, () => {

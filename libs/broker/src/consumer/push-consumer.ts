@@ -13,6 +13,7 @@ import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { trackResource, untrackResource } from '../util/resources';
 import { settleWithin } from '../util/settle-within';
 import { WakeSignal } from '../util/wake-signal';
+import { consumeStrategyFor } from './consume-strategy';
 import { MessageDispatcher } from './message-dispatcher';
 import { ProcessQueue } from './process-queue';
 import { EVERYTHING, PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
@@ -62,26 +63,26 @@ export class PushConsumer {
     private readonly onStopped: (consumer: PushConsumer) => void,
   ) {
     this.options = resolvePushConsumerOptions(options);
-    const { group, model, orderly } = this.options;
+    const { group, model } = this.options;
     this.group = group;
     this.clientId = newClientId();
     const broadcasting = model === 'BROADCASTING';
     this.offsetsKey = broadcasting ? `${group}@${this.options.instanceName}` : group;
     this.lockHolder = broadcasting ? null : this.clientId;
+    const retrySender = new RetrySender(ctx, group, this.options.maxReconsumeTimes);
+    const strategy = consumeStrategyFor(this.options, (retry) => retrySender.delayOf(retry));
     // Only concurrent clustering hands failures to %RETRY%<group>; the others retry in place.
-    const usesRetryTopic = !broadcasting && !orderly;
+    const usesRetryTopic = strategy.usesRetryTopic;
     this.dispatcher = new MessageDispatcher(
       ctx,
       {
         group,
         handler: this.options.handler,
         concurrency: this.options.concurrency,
-        maxReconsumeTimes: this.options.maxReconsumeTimes,
-        failureMode: usesRetryTopic ? 'retry-topic' : orderly ? 'in-place-orderly' : 'in-place',
-        suspendTime: this.options.orderlySuspendTime,
+        strategy,
         consumeTimeout: this.options.consumeTimeout,
       },
-      new RetrySender(ctx, group, this.options.maxReconsumeTimes),
+      retrySender,
       () => this.queues.values(),
       (queue) => {
         this.dirty.add(queue);
@@ -221,8 +222,7 @@ export class PushConsumer {
     let woke = false;
     for (const queue of this.queues.values()) {
       if (topic === null || queue.topic === topic) {
-        queue.mayHaveMore = true;
-        queue.wakeups += 1;
+        queue.wake();
         woke = true;
       }
     }
@@ -236,7 +236,7 @@ export class PushConsumer {
       // retries were filtered when first delivered
       const subscription = claim.topic.startsWith(RETRY_PREFIX) ? EVERYTHING : (this.options.subscriptions.get(claim.topic) ?? EVERYTHING);
       const queue = new ProcessQueue(claim.topic, claim.queueId, subscription, claim.offset);
-      queue.leaseDeadline = leaseDeadline;
+      queue.setLease(leaseDeadline);
       this.queues.set(key, queue);
     }
     if (claims.length > 0) this.signal.wake();
@@ -244,8 +244,7 @@ export class PushConsumer {
 
   /** Hands a queue back: drops its unstarted messages, lets running ones finish, commits, releases. */
   private drop(queue: ProcessQueue, lost: boolean): void {
-    if (queue.dropped) return;
-    queue.dropped = true;
+    if (!queue.markDropped()) return;
     this.queues.delete(queue.key);
     this.droppingKeys.add(queue.key);
     this.dispatcher.abandon(queue);
@@ -285,7 +284,7 @@ export class PushConsumer {
       }
       const woken = await this.signal.wait(this.ctx.options.pollInterval);
       // Fallback poll: a notification may have been lost, so look at every queue.
-      if (!woken) for (const queue of this.queues.values()) queue.mayHaveMore = true;
+      if (!woken) for (const queue of this.queues.values()) queue.wake();
     }
   }
 
@@ -352,7 +351,7 @@ export class PushConsumer {
       }
     }
     candidates.forEach((queue, i) => {
-      if ((counts.get(queue) ?? 0) < batchSize && !cut.has(queue) && queue.wakeups === wakeups[i]) queue.mayHaveMore = false;
+      if ((counts.get(queue) ?? 0) < batchSize && !cut.has(queue)) queue.pulledAll(wakeups[i]);
     });
     this.dispatcher.pump();
   }
@@ -388,6 +387,6 @@ export class PushConsumer {
       for (const { queue } of changed) this.dirty.add(queue);
       throw error;
     }
-    for (const { queue, offset } of changed) queue.committedOffset = Math.max(queue.committedOffset, offset);
+    for (const { queue, offset } of changed) queue.markCommitted(offset);
   }
 }

@@ -114,7 +114,7 @@ export class Rebalancer {
       ? null
       : new Set((await renewQueueLocks(pool, this.group, this.clientId, options.sessionTimeout, owned)).map((q) => queueKey(q.topic, q.queueId)));
     for (const queue of owned) {
-      if (held?.has(queue.key)) queue.leaseDeadline = Math.max(queue.leaseDeadline, renewSentAt + this.clientLease());
+      if (held?.has(queue.key)) queue.extendLease(renewSentAt + this.clientLease());
       else if (held) {
         options.logger.log('warn', 'queue lock lost (lease expired); dropping queue and its buffered messages', {
           group: this.group,
