@@ -4,7 +4,7 @@
  * a retry on the decaying schedule and a dead-lettered message.
  */
 import { Broker, ConsoleLogger, dlqTopicOf, MessageView } from '@herald/broker';
-import { openDevPostgres } from '@herald/testing';
+import { openDevPostgres, waitFor } from '@herald/testing';
 
 const say = (text: string): void => console.log(text);
 const step = (n: number, title: string): void => say(`\n${n}. ${title}`);
@@ -12,13 +12,7 @@ const step = (n: number, title: string): void => say(`\n${n}. ${title}`);
 /** Demo-sized delay levels: the real schedule is 1s 5s 10s 30s 1m ...; here 20 ms ... */
 const DEMO_DELAY_LEVELS = [20, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600];
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, what: string): Promise<true> => waitFor(condition, { what, timeoutMs: 15_000, intervalMs: 20 });
 
 async function main(): Promise<void> {
   say('Herald broker walkthrough');

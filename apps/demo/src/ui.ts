@@ -1,4 +1,5 @@
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
+import { Truthy, waitFor } from '@herald/testing';
 
 /** The demo's output: numbered sections, timestamped lines, and live progress (bars on a terminal, lines otherwise). */
 export class DemoUi {
@@ -49,13 +50,12 @@ export class DemoUi {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `condition` until it returns a value that is not null/false, or fails after `timeoutMs`. */
-export async function until<T>(condition: () => Promise<T | null | false> | T | null | false, what: string, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`demo: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** Waits for `condition` (see @herald/testing's waitFor), with the demo's longer defaults. */
+export function until<T>(
+  condition: () => Promise<T | null | false> | T | null | false,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<Truthy<T | null | false>> {
+  return waitFor(condition, { what, timeoutMs, intervalMs: everyMs });
 }

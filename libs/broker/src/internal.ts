@@ -10,3 +10,5 @@ export type { Migration, MigrationConnection, SchemaFiles } from './store/migrat
 export { errorText } from './logger';
 export { backgroundJobs } from './broker';
 export type { BackgroundJobs } from './broker';
+export { broadcastMemberKey } from './util/keys';
+export { within, TIMED_OUT } from './util/timeout';

@@ -4,3 +4,5 @@ export { freePort } from './free-port';
 export { openDevPostgres, databaseUrl, recreateDatabase } from './dev-postgres';
 export type { DevPostgres } from './dev-postgres';
 export { PostgresUserAccessError, assertPostgresUserCanReach } from './postgres-user-access';
+export { waitFor } from './wait-for';
+export type { Truthy, WaitForOptions } from './wait-for';

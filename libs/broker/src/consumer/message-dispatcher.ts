@@ -1,6 +1,6 @@
 import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
-import { settleWithin } from '../util/settle-within';
+import { settleWithin, TIMED_OUT } from '../util/timeout';
 import { StoredMessage, toMessageView } from '../stored-message';
 import type { ConsumeStrategy, FailureAction } from './consume-strategy';
 import type { ProcessQueue } from './process-queue';
@@ -19,8 +19,6 @@ export interface DispatcherSettings {
   /** A handler taking longer counts as failed, ms. */
   consumeTimeout: number;
 }
-
-const TIMED_OUT = Symbol('timed out');
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';

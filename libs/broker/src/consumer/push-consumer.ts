@@ -11,7 +11,7 @@ import { fetchBodies, pullMessages } from '../store/messages';
 import type { PulledMessage } from '../store/messages';
 import { dlqTopicOf, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { trackResource, untrackResource } from '../util/resources';
-import { settleWithin } from '../util/settle-within';
+import { settleWithin } from '../util/timeout';
 import { WakeSignal } from '../util/wake-signal';
 import { consumeStrategyFor } from './consume-strategy';
 import { MessageDispatcher } from './message-dispatcher';
@@ -19,7 +19,7 @@ import { ProcessQueue } from './process-queue';
 import { EVERYTHING, PushConsumerOptions, ResolvedPushConsumerOptions, resolvePushConsumerOptions } from './push-consumer-options';
 import { Rebalancer } from './rebalancer';
 import { RetrySender } from './retry-sender';
-import { messageKey, newClientId, queueKey } from '../util/keys';
+import { broadcastMemberKey, messageKey, newClientId, queueKey } from '../util/keys';
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -67,7 +67,7 @@ export class PushConsumer {
     this.group = group;
     this.clientId = newClientId();
     const broadcasting = model === 'BROADCASTING';
-    this.offsetsKey = broadcasting ? `${group}@${this.options.instanceName}` : group;
+    this.offsetsKey = broadcasting ? broadcastMemberKey(group, this.options.instanceName) : group;
     this.lockHolder = broadcasting ? null : this.clientId;
     const retrySender = new RetrySender(ctx, group, this.options.maxReconsumeTimes);
     const strategy = consumeStrategyFor(this.options, (retry) => retrySender.delayOf(retry));

@@ -1,6 +1,7 @@
 import type { BrokerContext } from '../broker-context';
 import { decodeHalfDue } from '../store/notifications';
 import { errorText } from '../logger';
+import { within } from '../util/timeout';
 import { toMessageView } from '../stored-message';
 import { ClaimedHalf, claimDueHalves, nextHalfDue, recordInconclusiveChecks, ResolveResult } from '../store/halves';
 import { leaveProducerGroup, producerHeartbeat } from '../store/membership';
@@ -115,14 +116,12 @@ export class CheckBackLoop {
   }
 
   private async ask(half: ClaimedHalf): Promise<TransactionResolution> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const answer = await Promise.race([
+      // a checker that has not answered within checkTimeout counts as UNKNOWN
+      const answer = await within(
         Promise.resolve(this.options.checker({ ...toMessageView(half), transactionId: half.transactionId })),
-        new Promise<TransactionResolution>((resolve) => {
-          timer = setTimeout(() => resolve('UNKNOWN'), this.options.checkTimeout);
-        }),
-      ]);
+        this.options.checkTimeout,
+      );
       return answer === 'COMMIT' || answer === 'ROLLBACK' ? answer : 'UNKNOWN';
     } catch (error) {
       this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', {
@@ -131,8 +130,6 @@ export class CheckBackLoop {
         error: errorText(error),
       });
       return 'UNKNOWN';
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { QueuedMessage } from '../store/messages';
+import { QueueSelector } from './queue-selector';
 
 /** Set on a message whose queue the flush picks (no messageGroup, so no order to keep). */
 export const ANY_QUEUE = -1;
@@ -11,7 +12,7 @@ export const ANY_QUEUE = -1;
  * snapshot keeps alive (bench/README.md, "Long snapshots": the decay slowed ~8x).
  */
 export class FlushQueueSelector {
-  private readonly next = new Map<string, number>();
+  private readonly turns = new QueueSelector();
 
   /** Assigns the flush's queue to every ANY_QUEUE message of `batch`, in place. */
   assign(batch: readonly QueuedMessage[]): void {
@@ -25,8 +26,7 @@ export class FlushQueueSelector {
         chosen ??= new Map();
         let queueId = chosen.get(message.topic);
         if (queueId === undefined) {
-          queueId = ((this.next.get(message.topic) ?? -1) + 1) % Math.max(1, message.queueCount);
-          this.next.set(message.topic, queueId);
+          queueId = this.turns.nextQueue(message.topic, message.queueCount);
           chosen.set(message.topic, queueId);
         }
         lastTopic = message.topic;

@@ -10,7 +10,7 @@ import type { Message, SendReceipt } from '../message';
 import { OutgoingMessage, toOutgoingMessage } from '../message-validation';
 import type { QueuedMessage } from '../store/messages';
 import { isValidGroupName } from '../topic-name';
-import { fnv1a } from '../util/hash';
+import { QueueSelector } from './queue-selector';
 import { ANY_QUEUE } from './flush-queue-selector';
 
 export interface ProducerOptions {
@@ -24,7 +24,7 @@ export interface ProducerOptions {
  */
 export class Producer {
   readonly group: string;
-  private readonly roundRobin = new Map<string, number>();
+  private readonly queueSelector = new QueueSelector();
 
   /** @internal use `broker.producer(...)` */
   constructor(
@@ -87,12 +87,12 @@ export class Producer {
       const queues = await this.ctx.routes.queueCount(topic);
       // the messages are this producer's own (fresh from validation): queues are set in place
       if (outgoing.some((m) => m.delayMs > 0)) {
-        for (const m of outgoing) m.queueId = this.selectQueue(m, queues);
+        for (const m of outgoing) m.queueId = this.queueSelector.select(m.topic, m.messageGroup, queues);
         return await this.schedule(topic, outgoing);
       }
       // without a messageGroup, the group-commit flush picks the queue (one per topic per flush)
       for (const m of outgoing) {
-        m.queueId = m.messageGroup !== null ? fnv1a(m.messageGroup) % queues : ANY_QUEUE;
+        m.queueId = m.messageGroup !== null ? QueueSelector.forMessageGroup(m.messageGroup, queues) : ANY_QUEUE;
         m.queueCount = queues;
       }
       const results = await this.ctx.appender.submit(outgoing);
@@ -116,12 +116,5 @@ export class Producer {
       queueOffset: -1,
       deliverAt: new Date(m.bornAt.getTime() + m.delayMs),
     }));
-  }
-
-  private selectQueue(message: OutgoingMessage, queues: number): number {
-    if (message.messageGroup !== null) return fnv1a(message.messageGroup) % queues;
-    const next = ((this.roundRobin.get(message.topic) ?? -1) + 1) % queues;
-    this.roundRobin.set(message.topic, next);
-    return next;
   }
 }

@@ -11,7 +11,7 @@ import { toOutgoingMessage } from '../message-validation';
 import { HalfToStore, insertHalves, resolveHalves, ResolveResult } from '../store/halves';
 import { isValidGroupName } from '../topic-name';
 import { GroupCommit } from '../util/group-commit';
-import { fnv1a } from '../util/hash';
+import { QueueSelector } from './queue-selector';
 import { CheckBackLoop } from './check-back-loop';
 import { assertTransactionId } from './transaction-id';
 import { newClientId } from '../util/keys';
@@ -88,7 +88,7 @@ export class TransactionProducer {
   private readonly options: ResolvedTransactionProducerOptions;
   private readonly halves: GroupCommit<HalfToStore, void>;
   private readonly resolutions: { COMMIT: GroupCommit<string, ResolveResult>; ROLLBACK: GroupCommit<string, ResolveResult> };
-  private readonly roundRobin = new Map<string, number>();
+  private readonly queueSelector = new QueueSelector();
   private loop: CheckBackLoop | null = null;
 
   /** @internal use `broker.transactionProducer(...)` */
@@ -150,7 +150,7 @@ export class TransactionProducer {
     const store = async (): Promise<void> => {
       try {
         const queues = await this.ctx.routes.queueCount(outgoing.topic);
-        const queueId = outgoing.messageGroup !== null ? fnv1a(outgoing.messageGroup) % queues : this.nextQueue(outgoing.topic, queues);
+        const queueId = this.queueSelector.select(outgoing.topic, outgoing.messageGroup, queues);
         await this.halves.submit([{ ...outgoing, queueId, transactionId, producerGroup: this.group, transactionTimeout }]);
       } catch (error) {
         throw toHeraldError('send half', error);
@@ -182,11 +182,5 @@ export class TransactionProducer {
     if (result.status === 'NOT_FOUND') throw new TransactionNotFoundError(transactionId);
     if (result.status === 'CONFLICT') throw new TransactionAlreadyResolvedError(transactionId, outcome === 'COMMIT' ? 'ROLLBACK' : 'COMMIT');
     return result;
-  }
-
-  private nextQueue(topic: string, queues: number): number {
-    const next = ((this.roundRobin.get(topic) ?? -1) + 1) % queues;
-    this.roundRobin.set(topic, next);
-    return next;
   }
 }

@@ -14,3 +14,10 @@ export const messageKey = (topic: string, queueId: number, queueOffset: number |
 export function newClientId(): string {
   return `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * A broadcasting member's own key, `<group>@<instanceName>` (instanceName defaults to the
+ * host name): its offsets are stored under it, and the Nest module keeps its inbox rows
+ * under the same key, so a restarted member resumes and deduplicates as itself.
+ */
+export const broadcastMemberKey = (group: string, instanceName: string = hostname()): string => `${group}@${instanceName}`;
