@@ -73,6 +73,7 @@ export interface BrokerOptions {
   logger?: BrokerLogger;
 }
 
+/** The options a broker runs with: what was given, every default applied (see BrokerOptions for each). */
 export interface ResolvedBrokerOptions {
   connectionString: string;
   schema: string;

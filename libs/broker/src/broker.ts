@@ -66,7 +66,8 @@ export class Broker {
   private readonly appendConnection: PipelinedConnection;
 
   private constructor(
-    readonly options: ResolvedBrokerOptions,
+    /** The options in effect (defaults applied); read-only. */
+    readonly options: Readonly<ResolvedBrokerOptions>,
     private readonly pools: Pools,
     private readonly listener: NotificationListener,
     channels: Channels,

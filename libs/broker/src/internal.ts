@@ -5,7 +5,7 @@
  */
 export { intOption, boolOption, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from './option-limits';
 export type { IntLimit } from './option-limits';
-export { migrate, loadMigrations } from './store/migrator';
+export { brokerSchemaFiles, migrate, loadMigrations } from './store/migrator';
 export type { Migration, MigrationConnection, SchemaFiles } from './store/migrator';
 export { errorText } from './logger';
 export { backgroundJobs } from './broker';

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { BatchTooLargeError, ConsoleLogger, MessageView } from '@herald/broker';
+// white-box: the pipelined append connection is internal; its byte limits are tested directly
 import { PipelinedConnection } from '../src/util/pipelined-connection';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';

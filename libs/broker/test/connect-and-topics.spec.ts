@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { Broker, InvalidOptionsError, InvalidTopicNameError, SchemaVersionTooNewError, TopicConflictError, TopicNotFoundError } from '@herald/broker';
-import { loadMigrations } from '../src/store/migrator';
+import { loadMigrations } from '@herald/broker/internal';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { uniqueName, useBrokers } from './helpers';
 

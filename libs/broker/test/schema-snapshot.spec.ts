@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { migrate } from '@herald/broker/internal';
-import { brokerSchemaFiles } from '../src/store/migrator';
+import { brokerSchemaFiles, migrate } from '@herald/broker/internal';
 import { schemaAgainstSnapshot } from '@herald/test-support/schema-snapshot';
 import { useTestDatabase } from '@herald/test-support/test-database';
 
