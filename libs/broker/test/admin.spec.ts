@@ -1,10 +1,10 @@
 import { GroupNotFoundError, InvalidOptionsError } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('admin', () => {
   it('reports per-queue offsets, group progress with lag, members and their queues', async () => {

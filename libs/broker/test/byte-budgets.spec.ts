@@ -4,11 +4,11 @@ import { BatchTooLargeError, ConsoleLogger, MessageView } from '@herald/broker';
 import { PipelinedConnection } from '../src/util/pipelined-connection';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 const MiB = 1024 * 1024;
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {

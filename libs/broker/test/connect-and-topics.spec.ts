@@ -2,10 +2,10 @@ import { Pool } from 'pg';
 import { Broker, InvalidOptionsError, InvalidTopicNameError, SchemaVersionTooNewError, TopicConflictError, TopicNotFoundError } from '@herald/broker';
 import { loadMigrations } from '@herald/broker/internal';
 import { useTestDatabase } from '@herald/test-support/test-database';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('Broker.connect', () => {
   it.each([

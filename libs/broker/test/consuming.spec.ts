@@ -1,10 +1,10 @@
 import { MessageView } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('consuming', () => {
   it('8 concurrent producers on one queue: gapless offsets, per-producer order kept', async () => {

@@ -7,7 +7,7 @@ import { waitFor } from '@herald/test-support/wait-for';
 import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 const children: ChildScript[] = [];
 afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.kill()));

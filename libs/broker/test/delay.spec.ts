@@ -4,7 +4,7 @@ import { waitFor } from '@herald/test-support/wait-for';
 import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /** Level 1 is 400 ms here, level 2 is 800 ms. */
 const DELAY_LEVELS = [400, 800, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000];

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { Broker, BrokerLogger, BrokerOptions, HeraldError, LogLevel, MessageView, ReceivedMessage } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 /**
  * Each test kills one role's connections (`pg_terminate_backend` on the backends
@@ -108,7 +108,7 @@ describe('fault injection: each role recovers by itself when its connections are
     await Promise.all(loads.splice(0).map((load) => load.stop()));
     await Promise.all(stopAfter.splice(0).map((stop) => stop()));
   });
-  const openBroker = useBrokers(db);
+  const openBroker = useBrokers(db, FAST);
 
   function startLoad(send: (seq: number) => Promise<string>, callers?: number): Load {
     const load = new Load(send, callers);

@@ -15,15 +15,16 @@ export const FAST: Partial<BrokerOptions> = {
 
 /**
  * Opens brokers for one test and closes them all in afterEach, so a failing
- * assertion does not leak pools into the next test.
+ * assertion does not leak pools into the next test. `timings` (usually FAST) are
+ * given by each spec, so it says which ones it runs with; a call's own options win.
  */
-export function useBrokers(db: { readonly url: string }): (options?: Partial<BrokerOptions>) => Promise<Broker> {
+export function useBrokers(db: { readonly url: string }, timings: Partial<BrokerOptions>): (options?: Partial<BrokerOptions>) => Promise<Broker> {
   const open: Broker[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((broker) => broker.close()));
   });
   return async (options = {}) => {
-    const broker = await Broker.connect({ connectionString: db.url, ...FAST, ...options });
+    const broker = await Broker.connect({ connectionString: db.url, ...timings, ...options });
     open.push(broker);
     return broker;
   };

@@ -1,11 +1,11 @@
 import { IllegalStateError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { queryStore, uniqueName, useBrokers } from './helpers';
+import { FAST, queryStore, uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /** For the hand-driven scheduler test: short, so "a pass would have happened" comes soon. */
 const POLL_INTERVAL = 200;

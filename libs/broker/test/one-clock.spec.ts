@@ -1,10 +1,10 @@
 import { Client } from 'pg';
 import { useTestDatabase } from '@herald/test-support/test-database';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /**
  * This process's wall clock set `skewMs` off the database's (the database itself is

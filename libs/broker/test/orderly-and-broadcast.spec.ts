@@ -2,10 +2,10 @@ import { MessageView } from '@herald/broker';
 import { ChildScript } from '@herald/test-support/child-process';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 const children: ChildScript[] = [];
 afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.kill()));

@@ -2,10 +2,10 @@ import { Pool } from 'pg';
 import { InvalidMessageError, MessageTooLargeError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 async function storedCount(topic: string): Promise<number> {
   const pool = new Pool({ connectionString: db.url });

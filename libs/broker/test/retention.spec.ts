@@ -1,11 +1,11 @@
 import { Client } from 'pg';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { queryStore, uniqueName, useBrokers } from './helpers';
+import { FAST, queryStore, uniqueName, useBrokers } from './helpers';
 import { backgroundJobs } from '@herald/broker/internal';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /**
  * Until the store's clock is more than `retentionMs` past `newest` (SQL for the newest stored

@@ -1,10 +1,10 @@
 import { dlqTopicOf, MessageView, retryTopicOf } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { FAST_DELAY_LEVELS, uniqueName, useBrokers } from './helpers';
+import { FAST, FAST_DELAY_LEVELS, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('retry and dead-letter', () => {
   it('a handler failing twice then succeeding is called 3 times, same msgId, reconsumeTimes 0,1,2, on the schedule', async () => {

@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { useTestDatabase } from '@herald/test-support/test-database';
-import { RecordingLogger, useBrokers } from './helpers';
+import { FAST, RecordingLogger, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('durability settings at connect', () => {
   it('warns, naming the setting, when the broker database runs with synchronous_commit = off', async () => {

@@ -1,10 +1,10 @@
 import { InvalidReceiptHandleError, ReceivedMessage } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('simple (pull) consumer', () => {
   it('a received message is invisible to the group until its invisibility ends, then reappears with reconsumeTimes + 1', async () => {

@@ -7,7 +7,7 @@ import { waitFor } from '@herald/test-support/wait-for';
 import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /** A TCP server that accepts connections and never says a word: a hung PostgreSQL. */
 async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {

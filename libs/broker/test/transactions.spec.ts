@@ -1,10 +1,10 @@
 import { MessageView, TransactionAlreadyResolvedError, TransactionNotFoundError, TransactionResolution } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { queryStore, uniqueName, useBrokers } from './helpers';
+import { FAST, queryStore, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 describe('transactional (half) messages', () => {
   it('prepareHalf assigns the ids and validates at once; nothing is stored until store()', async () => {

@@ -1,10 +1,10 @@
 import { Client, DatabaseError } from 'pg';
 import { BrokerTimeoutError, HeraldError, InvalidMessageError, InvalidOptionsError, TopicNotFoundError } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /** Runs `fn`, expecting a HeraldError (never a raw driver error); returns it. */
 async function heraldErrorOf(fn: () => Promise<unknown>): Promise<HeraldError> {

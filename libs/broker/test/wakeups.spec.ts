@@ -1,10 +1,10 @@
 import type { Broker } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { uniqueName, useBrokers } from './helpers';
+import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
-const openBroker = useBrokers(db);
+const openBroker = useBrokers(db, FAST);
 
 /**
  * Every wake-up of the LISTEN/NOTIFY contract (src/store/notifications.ts, channel() and notify_*
