@@ -4,14 +4,15 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
 import { HERALD_DATA_SOURCE, HERALD_OPTIONS } from './herald.constants';
 import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS, HERALD_OPTIONS_TYPE } from './herald.module-definition';
-import { HeraldExplorer } from './herald.explorer';
-import { HeraldHealthIndicator } from './herald.health';
-import { HeraldMetadataAccessor } from './herald-metadata.accessor';
+import { HeraldExplorer } from './discovery/herald.explorer';
+import { HeraldHealthIndicator } from './health/herald.health';
+import { HeraldMetadataAccessor } from './discovery/herald-metadata.accessor';
 import { HeraldModuleOptions, ResolvedHeraldOptions, resolveHeraldOptions } from './herald-module-options';
-import { HeraldRuntime, TransactionLogChecker } from './herald-runtime';
-import { MessageListenerRegistrar } from './message-listener.registrar';
+import { TransactionLogChecker } from './check-back/transaction-log.checker';
+import { HeraldRuntime } from './lifecycle/herald-runtime';
+import { MessageListenerRegistrar } from './lifecycle/message-listener.registrar';
 import { ServiceStore } from './store/service-store';
-import { TransactionalMessageSender } from './transactional-message.sender';
+import { TransactionalMessageSender } from './sending/transactional-message.sender';
 
 /**
  * Transactional messages and exactly-once listeners for a Nest service with a TypeORM

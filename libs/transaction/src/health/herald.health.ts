@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { HeraldError } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
-import { HeraldRuntime } from './herald-runtime';
-import { MessageListenerRegistrar } from './message-listener.registrar';
+import { HeraldRuntime } from '../lifecycle/herald-runtime';
+import { MessageListenerRegistrar } from '../lifecycle/message-listener.registrar';
 
 class HealthTimeout extends Error {}
 

@@ -1,6 +1,6 @@
 import type { Broker } from '@herald/broker';
-import type { NestBrokerLogger } from './nest-broker-logger';
-import type { ExpiredRows, InboxKey, RetentionCursor, ServiceStore } from './store/service-store';
+import type { NestBrokerLogger } from '../nest-broker-logger';
+import type { ExpiredRows, InboxKey, RetentionCursor, ServiceStore } from '../store/service-store';
 
 /** Rows looked at per round trip; the broker look-ups take at most 10 000 ids. */
 const BATCH = 10_000;

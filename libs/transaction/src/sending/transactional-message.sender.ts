@@ -5,11 +5,11 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { HalfReceipt, Message, TransactionNotFoundError } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
-import type { FromResult, TransactionalMessageOptions } from './decorators/transactional-message.decorator';
-import { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
-import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_TRANSACTION_HOST } from './herald.constants';
-import { HeraldRuntime } from './herald-runtime';
-import { encodeBody } from './message-codec';
+import type { FromResult, TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
+import { TransactionCheckedBackError } from '../errors/transaction-checked-back.error';
+import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_TRANSACTION_HOST } from '../herald.constants';
+import { HeraldRuntime } from '../lifecycle/herald-runtime';
+import { encodeBody } from '../receiving/message-codec';
 import { bindRepositoriesToTransactions } from './repository-binder';
 
 type Method = (...args: unknown[]) => unknown;

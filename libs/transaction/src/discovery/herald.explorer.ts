@@ -2,13 +2,13 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { assertUserTopicName, InvalidOptionsError, isValidGroupName } from '@herald/broker';
-import type { MessageListenerOptions } from './decorators/message-listener.decorator';
-import type { TransactionalMessageOptions } from './decorators/transactional-message.decorator';
-import { InvalidDecoratedMethodError } from './errors/invalid-decorated-method.error';
+import type { MessageListenerOptions } from '../decorators/message-listener.decorator';
+import type { TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
+import { InvalidDecoratedMethodError } from '../errors/invalid-decorated-method.error';
 import { HeraldMetadataAccessor } from './herald-metadata.accessor';
-import { inboxRetentionProblem } from './herald-module-options';
-import { HeraldRuntime } from './herald-runtime';
-import { TransactionalMessageSender } from './transactional-message.sender';
+import { inboxRetentionProblem } from '../herald-module-options';
+import { HeraldRuntime } from '../lifecycle/herald-runtime';
+import { TransactionalMessageSender } from '../sending/transactional-message.sender';
 
 export interface DiscoveredListener {
   options: MessageListenerOptions;

@@ -5,11 +5,11 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { MessageHandler, PushConsumer } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
-import { HERALD_TRANSACTION_HOST } from './herald.constants';
-import { DiscoveredListener, HeraldExplorer } from './herald.explorer';
+import { HERALD_TRANSACTION_HOST } from '../herald.constants';
+import { DiscoveredListener, HeraldExplorer } from '../discovery/herald.explorer';
 import { HeraldRuntime } from './herald-runtime';
-import { decodeBody } from './message-codec';
-import { toMessageContext } from './message-context';
+import { decodeBody } from '../receiving/message-codec';
+import { toMessageContext } from '../receiving/message-context';
 
 /**
  * Starts the app's side of Herald once it is bootstrapped (check-back duty, retention,
