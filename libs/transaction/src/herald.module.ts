@@ -11,6 +11,8 @@ import { HeraldModuleOptions, ResolvedHeraldOptions, resolveHeraldOptions } from
 import { TransactionLogChecker } from './check-back/transaction-log.checker';
 import { HeraldRuntime } from './lifecycle/herald-runtime';
 import { MessageListenerRegistrar } from './lifecycle/message-listener.registrar';
+import { NestBrokerLogger } from './nest-broker-logger';
+import { LocalRetention } from './retention/local-retention';
 import { ServiceStore } from './store/service-store';
 import { TransactionalMessageSender } from './sending/transactional-message.sender';
 
@@ -23,13 +25,30 @@ import { TransactionalMessageSender } from './sending/transactional-message.send
   imports: [DiscoveryModule, TerminusModule],
   providers: [
     { provide: HERALD_OPTIONS, useFactory: (options: HeraldModuleOptions) => resolveHeraldOptions(options), inject: [HERALD_MODULE_OPTIONS] },
+    // Plain classes (no Nest in them), built here from the resolved options.
+    { provide: NestBrokerLogger, useFactory: () => new NestBrokerLogger() },
     {
-      provide: HeraldRuntime,
-      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) =>
-        new HeraldRuntime(options, new ServiceStore(dataSource, options.schema, options.clockTolerance)),
+      provide: ServiceStore,
+      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) => new ServiceStore(dataSource, options.schema, options.clockTolerance),
       inject: [HERALD_OPTIONS, HERALD_DATA_SOURCE],
     },
-    { provide: TransactionLogChecker, useFactory: (runtime: HeraldRuntime) => runtime.checker, inject: [HeraldRuntime] },
+    {
+      provide: TransactionLogChecker,
+      useFactory: (options: ResolvedHeraldOptions, store: ServiceStore, logger: NestBrokerLogger) => new TransactionLogChecker(store, options.checkers, logger),
+      inject: [HERALD_OPTIONS, ServiceStore, NestBrokerLogger],
+    },
+    {
+      provide: LocalRetention,
+      useFactory: (options: ResolvedHeraldOptions, store: ServiceStore, logger: NestBrokerLogger) =>
+        new LocalRetention(store, { log: options.retention, inbox: options.inboxRetention }, logger),
+      inject: [HERALD_OPTIONS, ServiceStore, NestBrokerLogger],
+    },
+    {
+      provide: HeraldRuntime,
+      useFactory: (options: ResolvedHeraldOptions, store: ServiceStore, checker: TransactionLogChecker, retention: LocalRetention, logger: NestBrokerLogger) =>
+        new HeraldRuntime(options, store, checker, retention, logger),
+      inject: [HERALD_OPTIONS, ServiceStore, TransactionLogChecker, LocalRetention, NestBrokerLogger],
+    },
     HeraldMetadataAccessor,
     TransactionalMessageSender,
     HeraldExplorer,

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { assertUserTopicName, InvalidOptionsError, isValidGroupName } from '@herald/broker';
@@ -6,7 +6,9 @@ import type { MessageListenerOptions } from '../decorators/message-listener.deco
 import type { TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
 import { InvalidDecoratedMethodError } from '../errors/invalid-decorated-method.error';
 import { HeraldMetadataAccessor } from './herald-metadata.accessor';
+import { HERALD_OPTIONS } from '../herald.constants';
 import { inboxRetentionProblem } from '../herald-module-options';
+import type { ResolvedHeraldOptions } from '../herald-module-options';
 import { HeraldRuntime } from '../lifecycle/herald-runtime';
 import { TransactionalMessageSender } from '../sending/transactional-message.sender';
 
@@ -39,6 +41,7 @@ export class HeraldExplorer implements OnModuleInit {
     private readonly accessor: HeraldMetadataAccessor,
     private readonly sender: TransactionalMessageSender,
     private readonly runtime: HeraldRuntime,
+    @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -103,7 +106,7 @@ export class HeraldExplorer implements OnModuleInit {
   /** The module options were checked with the module's maxReconsumeTimes; a listener's own may retry for longer. */
   private assertInboxOutlastsRetries(options: MessageListenerOptions, label: string): void {
     if (typeof options.maxReconsumeTimes !== 'number') return;
-    const problem = inboxRetentionProblem(this.runtime.options, options.maxReconsumeTimes);
+    const problem = inboxRetentionProblem(this.options, options.maxReconsumeTimes);
     if (problem !== null)
       throw new InvalidDecoratedMethodError(
         label,

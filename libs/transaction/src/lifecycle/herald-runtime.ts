@@ -1,29 +1,25 @@
 import { Broker, IllegalStateError, TransactionProducer } from '@herald/broker';
-import { errorText } from '@herald/broker/internal';
-import { TransactionLogChecker } from '../check-back/transaction-log.checker';
+import type { TransactionLogChecker } from '../check-back/transaction-log.checker';
 import type { ResolvedHeraldOptions } from '../herald-module-options';
-import { LocalRetention } from '../retention/local-retention';
-import { NestBrokerLogger } from '../nest-broker-logger';
+import type { NestBrokerLogger } from '../nest-broker-logger';
+import type { LocalRetention } from '../retention/local-retention';
 import type { ServiceStore } from '../store/service-store';
 
 /**
- * One app's connection to the broker: the Broker, the transaction producer of its group,
- * the checker. Connected by HeraldExplorer once the app's handlers are validated, so a
- * refused handler leaves nothing open.
+ * One app's connection to the broker: the Broker and the transaction producer of its group,
+ * whose check-backs TransactionLogChecker answers. Connected once the app's handlers are
+ * validated, so a refused handler leaves nothing open.
  */
 export class HeraldRuntime {
-  readonly logger = new NestBrokerLogger();
-  readonly checker: TransactionLogChecker;
-  private readonly retention: LocalRetention;
   private connection: { broker: Broker; producer: TransactionProducer } | null = null;
 
   constructor(
-    readonly options: ResolvedHeraldOptions,
-    readonly store: ServiceStore,
-  ) {
-    this.checker = new TransactionLogChecker(store, options.checkers, this.logger);
-    this.retention = new LocalRetention(store, () => this.broker, { log: options.retention, inbox: options.inboxRetention }, this.logger);
-  }
+    private readonly options: ResolvedHeraldOptions,
+    private readonly store: ServiceStore,
+    private readonly checker: TransactionLogChecker,
+    private readonly retention: LocalRetention,
+    private readonly logger: NestBrokerLogger,
+  ) {}
 
   get broker(): Broker {
     return this.connected().broker;
@@ -74,11 +70,7 @@ export class HeraldRuntime {
    * `retentionCheckInterval`; tests and scripts may call it.
    */
   async cleanUp(): Promise<void> {
-    try {
-      await this.retention.runOnce();
-    } catch (error) {
-      this.logger.log('warn', 'transaction log and inbox retention failed; nothing more deleted this pass, will retry', { error: errorText(error) });
-    }
+    await this.retention.runPass(() => this.broker);
   }
 
   private connected(): { broker: Broker; producer: TransactionProducer } {

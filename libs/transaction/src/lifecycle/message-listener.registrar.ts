@@ -5,8 +5,12 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { MessageHandler, PushConsumer } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
-import { HERALD_TRANSACTION_HOST } from '../herald.constants';
+import { HERALD_OPTIONS, HERALD_TRANSACTION_HOST } from '../herald.constants';
+import type { ResolvedHeraldOptions } from '../herald-module-options';
 import { DiscoveredListener, HeraldExplorer } from '../discovery/herald.explorer';
+import { NestBrokerLogger } from '../nest-broker-logger';
+import { LocalRetention } from '../retention/local-retention';
+import { ServiceStore } from '../store/service-store';
 import { HeraldRuntime } from './herald-runtime';
 import { decodeBody } from '../receiving/message-codec';
 import { toMessageContext } from '../receiving/message-context';
@@ -19,13 +23,15 @@ import { toMessageContext } from '../receiving/message-context';
 @Injectable()
 export class MessageListenerRegistrar implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly consumers: PushConsumer[] = [];
-  private retentionTimer: NodeJS.Timeout | null = null;
-  private cleaning: Promise<void> = Promise.resolve();
   private started = false;
   private stopped = false;
 
   constructor(
+    @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
     private readonly runtime: HeraldRuntime,
+    private readonly store: ServiceStore,
+    private readonly retention: LocalRetention,
+    private readonly logger: NestBrokerLogger,
     private readonly explorer: HeraldExplorer,
     private readonly cls: ClsService,
     @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
@@ -39,13 +45,10 @@ export class MessageListenerRegistrar implements OnApplicationBootstrap, BeforeA
   async onApplicationBootstrap(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { producer, broker, options, logger } = this.runtime;
+    const { producer, broker } = this.runtime;
+    const { options, logger } = this;
     await producer.start();
-    this.cleaning = this.runtime.cleanUp();
-    this.retentionTimer = setInterval(() => {
-      this.cleaning = this.cleaning.then(() => this.runtime.cleanUp());
-    }, options.retentionCheckInterval);
-    this.retentionTimer.unref();
+    this.retention.start(() => this.runtime.broker, options.retentionCheckInterval);
     if (!options.startListeners) return;
     for (const listener of this.explorer.listeners) {
       const o = listener.options;
@@ -73,14 +76,14 @@ export class MessageListenerRegistrar implements OnApplicationBootstrap, BeforeA
   async onApplicationShutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    const retentionStopped = this.retention.stop();
     await this.beforeApplicationShutdown();
-    await this.cleaning;
+    await retentionStopped;
     await this.runtime.close();
   }
 
   private handlerFor(listener: DiscoveredListener): MessageHandler {
-    const { store, logger } = this.runtime;
+    const { store, logger } = this;
     const { group, model } = listener.options;
     // broadcast: every instance applies the message, so each keeps its own inbox entries
     const inboxGroup = model === 'BROADCASTING' ? `${group}@${hostname()}` : group;

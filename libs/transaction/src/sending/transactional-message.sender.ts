@@ -7,9 +7,12 @@ import { errorText } from '@herald/broker/internal';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { FromResult, TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
 import { TransactionCheckedBackError } from '../errors/transaction-checked-back.error';
-import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_TRANSACTION_HOST } from '../herald.constants';
+import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_OPTIONS, HERALD_TRANSACTION_HOST } from '../herald.constants';
+import type { ResolvedHeraldOptions } from '../herald-module-options';
 import { HeraldRuntime } from '../lifecycle/herald-runtime';
+import { NestBrokerLogger } from '../nest-broker-logger';
 import { encodeBody } from '../receiving/message-codec';
+import { ServiceStore } from '../store/service-store';
 import { bindRepositoriesToTransactions } from './repository-binder';
 
 type Method = (...args: unknown[]) => unknown;
@@ -34,7 +37,10 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
   private readonly joined = new WeakMap<QueryRunner, (HalfReceipt & { topic: string })[]>();
 
   constructor(
+    @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
     private readonly runtime: HeraldRuntime,
+    private readonly store: ServiceStore,
+    private readonly logger: NestBrokerLogger,
     private readonly cls: ClsService,
     @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     @Inject(HERALD_DATA_SOURCE) private readonly dataSource: DataSource,
@@ -51,7 +57,8 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
   }
 
   private async sendInTransaction(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
-    const { producer, store, logger } = this.runtime;
+    const { producer } = this.runtime;
+    const { store, logger } = this;
     const joined = this.txHost.isTransactionActive();
     // written inside the transaction callback, read after it
     const progress: { half: HalfReceipt | null; committing: boolean } = { half: null, committing: false };
@@ -94,7 +101,7 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     }
     const receipt = progress.half;
     if (receipt !== null && !joined) {
-      await this.runtime.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
+      await this.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
       await producer.commit(receipt.transactionId).catch((error: unknown) =>
         logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', {
           transactionId: receipt.transactionId,
@@ -145,13 +152,14 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     const pending = this.joined.get(runner);
     if (!pending) return;
     this.joined.delete(runner);
-    const { producer, store, logger } = this.runtime;
+    const { producer } = this.runtime;
+    const { store, logger } = this;
     for (const half of pending) {
       try {
         // stored by this process during the outer transaction: younger than any horizon
         const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId, null);
         if (state === 'COMMITTED') {
-          await this.runtime.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
+          await this.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
           await producer.commit(half.transactionId);
         } else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
       } catch (error) {
