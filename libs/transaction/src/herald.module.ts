@@ -12,6 +12,7 @@ import { TransactionLogChecker } from './check-back/transaction-log.checker';
 import { HeraldRuntime } from './lifecycle/herald-runtime';
 import { MessageListenerRegistrar } from './lifecycle/message-listener.registrar';
 import { NestBrokerLogger } from './nest-broker-logger';
+import { InboxHandlerFactory } from './receiving/inbox-handler.factory';
 import { LocalRetention } from './retention/local-retention';
 import { ServiceStore } from './store/service-store';
 import { TransactionalMessageSender } from './sending/transactional-message.sender';
@@ -52,6 +53,7 @@ import { TransactionalMessageSender } from './sending/transactional-message.send
     HeraldMetadataAccessor,
     TransactionalMessageSender,
     HeraldExplorer,
+    InboxHandlerFactory,
     MessageListenerRegistrar,
     HeraldHealthIndicator,
   ],
