@@ -15,6 +15,8 @@ import { NestBrokerLogger } from './nest-broker-logger';
 import { InboxHandlerFactory } from './receiving/inbox-handler.factory';
 import { LocalRetention } from './retention/local-retention';
 import { ServiceStore } from './store/service-store';
+import { OuterTransactionSubscriber } from './sending/outer-transaction.subscriber';
+import { RepositoryBinder } from './sending/repository-binder';
 import { TransactionalMessageSender } from './sending/transactional-message.sender';
 
 /**
@@ -51,6 +53,8 @@ import { TransactionalMessageSender } from './sending/transactional-message.send
       inject: [HERALD_OPTIONS, ServiceStore, TransactionLogChecker, LocalRetention, NestBrokerLogger],
     },
     HeraldMetadataAccessor,
+    RepositoryBinder,
+    OuterTransactionSubscriber,
     TransactionalMessageSender,
     HeraldExplorer,
     InboxHandlerFactory,

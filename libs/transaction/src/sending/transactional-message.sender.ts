@@ -4,16 +4,16 @@ import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { HalfReceipt, Message, TransactionNotFoundError } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
-import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { FromResult, TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
 import { TransactionCheckedBackError } from '../errors/transaction-checked-back.error';
-import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_OPTIONS, HERALD_TRANSACTION_HOST } from '../herald.constants';
+import { ENCODING_PROPERTY, HERALD_OPTIONS, HERALD_TRANSACTION_HOST } from '../herald.constants';
 import type { ResolvedHeraldOptions } from '../herald-module-options';
 import { HeraldRuntime } from '../lifecycle/herald-runtime';
 import { NestBrokerLogger } from '../nest-broker-logger';
 import { encodeBody } from '../receiving/message-codec';
 import { ServiceStore } from '../store/service-store';
-import { bindRepositoriesToTransactions } from './repository-binder';
+import { OuterTransactionSubscriber } from './outer-transaction.subscriber';
+import { RepositoryBinder } from './repository-binder';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -32,10 +32,7 @@ function isUniqueViolation(error: unknown): boolean {
  * rolls back both; anything lost after it is finished by check-back.
  */
 @Injectable()
-export class TransactionalMessageSender implements OnModuleInit, EntitySubscriberInterface {
-  /** Halves written inside a caller's own (outer) transaction, resolved when it ends. */
-  private readonly joined = new WeakMap<QueryRunner, (HalfReceipt & { topic: string })[]>();
-
+export class TransactionalMessageSender implements OnModuleInit {
   constructor(
     @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
     private readonly runtime: HeraldRuntime,
@@ -43,12 +40,13 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     private readonly logger: NestBrokerLogger,
     private readonly cls: ClsService,
     @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
-    @Inject(HERALD_DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly outerTransactions: OuterTransactionSubscriber,
+    private readonly repositories: RepositoryBinder,
   ) {}
 
   onModuleInit(): void {
-    if (!this.dataSource.subscribers.includes(this)) this.dataSource.subscribers.push(this);
-    bindRepositoriesToTransactions(this.dataSource, this.txHost);
+    this.outerTransactions.subscribe();
+    this.repositories.bind();
   }
 
   send(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
@@ -78,7 +76,7 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
           throw logged.reason;
         }
         if (stored.status === 'rejected') throw stored.reason;
-        if (joined) this.joinOuter({ ...half, topic: options.topic });
+        if (joined) this.outerTransactions.join(this.txHost.tx.queryRunner, { ...half, topic: options.topic });
         progress.committing = true;
         return value;
       });
@@ -125,49 +123,5 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
       properties: { ...computed(options.properties, value, args), [ENCODING_PROPERTY]: encoding },
       delayLevel: options.delayLevel,
     };
-  }
-
-  private joinOuter(half: HalfReceipt & { topic: string }): void {
-    const runner = this.txHost.tx.queryRunner;
-    if (!runner) return; // left to check-back
-    const pending = this.joined.get(runner) ?? [];
-    pending.push(half);
-    this.joined.set(runner, pending);
-  }
-
-  afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    return this.resolveJoined(event.queryRunner);
-  }
-
-  afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    return this.resolveJoined(event.queryRunner);
-  }
-
-  /**
-   * The outer transaction ended (a savepoint release is not the end). The barrier answers
-   * exactly, whether a savepoint rolled our row back or not.
-   */
-  private async resolveJoined(runner: QueryRunner): Promise<void> {
-    if (runner.isTransactionActive) return;
-    const pending = this.joined.get(runner);
-    if (!pending) return;
-    this.joined.delete(runner);
-    const { producer } = this.runtime;
-    const { store, logger } = this;
-    for (const half of pending) {
-      try {
-        // stored by this process during the outer transaction: younger than any horizon
-        const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId, null);
-        if (state === 'COMMITTED') {
-          await this.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
-          await producer.commit(half.transactionId);
-        } else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
-      } catch (error) {
-        logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', {
-          transactionId: half.transactionId,
-          error: errorText(error),
-        });
-      }
-    }
   }
 }
