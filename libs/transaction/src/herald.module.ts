@@ -2,22 +2,22 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
-import { HERALD_DATA_SOURCE, HERALD_OPTIONS } from './herald.constants';
-import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS, HERALD_OPTIONS_TYPE } from './herald.module-definition';
+import { TransactionLogChecker } from './check-back/transaction-log.checker';
+import { HeraldMetadataAccessor } from './discovery/herald-metadata.accessor';
 import { HeraldExplorer } from './discovery/herald.explorer';
 import { HeraldHealthIndicator } from './health/herald.health';
-import { HeraldMetadataAccessor } from './discovery/herald-metadata.accessor';
+import { HERALD_DATA_SOURCE, HERALD_OPTIONS } from './herald.constants';
+import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS, HERALD_OPTIONS_TYPE } from './herald.module-definition';
 import { HeraldModuleOptions, ResolvedHeraldOptions, resolveHeraldOptions } from './herald-module-options';
-import { TransactionLogChecker } from './check-back/transaction-log.checker';
 import { HeraldRuntime } from './lifecycle/herald-runtime';
-import { MessageListenerRegistrar } from './lifecycle/message-listener.registrar';
+import { HeraldLifecycle } from './lifecycle/herald.lifecycle';
 import { NestBrokerLogger } from './nest-broker-logger';
 import { InboxHandlerFactory } from './receiving/inbox-handler.factory';
 import { LocalRetention } from './retention/local-retention';
-import { ServiceStore } from './store/service-store';
 import { OuterTransactionSubscriber } from './sending/outer-transaction.subscriber';
 import { RepositoryBinder } from './sending/repository-binder';
 import { TransactionalMessageSender } from './sending/transactional-message.sender';
+import { ServiceStore } from './store/service-store';
 
 /**
  * Transactional messages and exactly-once listeners for a Nest service with a TypeORM
@@ -48,18 +48,19 @@ import { TransactionalMessageSender } from './sending/transactional-message.send
     },
     {
       provide: HeraldRuntime,
-      useFactory: (options: ResolvedHeraldOptions, store: ServiceStore, checker: TransactionLogChecker, retention: LocalRetention, logger: NestBrokerLogger) =>
-        new HeraldRuntime(options, store, checker, retention, logger),
-      inject: [HERALD_OPTIONS, ServiceStore, TransactionLogChecker, LocalRetention, NestBrokerLogger],
+      useFactory: (options: ResolvedHeraldOptions, checker: TransactionLogChecker, retention: LocalRetention, logger: NestBrokerLogger) =>
+        new HeraldRuntime(options, checker, retention, logger),
+      inject: [HERALD_OPTIONS, TransactionLogChecker, LocalRetention, NestBrokerLogger],
     },
     HeraldMetadataAccessor,
+    HeraldExplorer,
     RepositoryBinder,
     OuterTransactionSubscriber,
     TransactionalMessageSender,
-    HeraldExplorer,
     InboxHandlerFactory,
-    MessageListenerRegistrar,
     HeraldHealthIndicator,
+    // the only provider with lifecycle hooks: the order is in its doc comment
+    HeraldLifecycle,
   ],
   exports: [HeraldRuntime, TransactionLogChecker, HeraldHealthIndicator],
 })

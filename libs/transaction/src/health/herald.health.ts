@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { HeraldError } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
+import { HeraldExplorer } from '../discovery/herald.explorer';
 import { HERALD_OPTIONS } from '../herald.constants';
 import type { ResolvedHeraldOptions } from '../herald-module-options';
 import { HeraldRuntime } from '../lifecycle/herald-runtime';
-import { MessageListenerRegistrar } from '../lifecycle/message-listener.registrar';
 import { NestBrokerLogger } from '../nest-broker-logger';
 
 class HealthTimeout extends Error {}
@@ -30,7 +30,7 @@ export class HeraldHealthIndicator {
     private readonly runtime: HeraldRuntime,
     @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
     private readonly logger: NestBrokerLogger,
-    private readonly registrar: MessageListenerRegistrar,
+    private readonly explorer: HeraldExplorer,
   ) {}
 
   async isHealthy(key = 'herald', options: HeraldHealthOptions = {}): Promise<HealthIndicatorResult> {
@@ -68,7 +68,7 @@ export class HeraldHealthIndicator {
     const group = this.options.producerGroup;
     const stats = (await admin.transactionStats()).find((s) => s.producerGroup === group);
     const lag: Record<string, number> = {};
-    for (const consumerGroup of this.registrar.groups) {
+    for (const consumerGroup of this.explorer.listenerGroups) {
       const progress = await admin.groupProgress(consumerGroup);
       lag[consumerGroup] = progress.reduce((sum, queue) => sum + queue.lag, 0);
     }

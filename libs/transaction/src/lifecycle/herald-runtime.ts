@@ -3,19 +3,17 @@ import type { TransactionLogChecker } from '../check-back/transaction-log.checke
 import type { ResolvedHeraldOptions } from '../herald-module-options';
 import type { NestBrokerLogger } from '../nest-broker-logger';
 import type { LocalRetention } from '../retention/local-retention';
-import type { ServiceStore } from '../store/service-store';
 
 /**
  * One app's connection to the broker: the Broker and the transaction producer of its group,
- * whose check-backs TransactionLogChecker answers. Connected once the app's handlers are
- * validated, so a refused handler leaves nothing open.
+ * whose check-backs TransactionLogChecker answers. HeraldLifecycle connects it once the app's
+ * handlers are validated, so a refused handler leaves nothing open, and closes it last.
  */
 export class HeraldRuntime {
   private connection: { broker: Broker; producer: TransactionProducer } | null = null;
 
   constructor(
     private readonly options: ResolvedHeraldOptions,
-    private readonly store: ServiceStore,
     private readonly checker: TransactionLogChecker,
     private readonly retention: LocalRetention,
     private readonly logger: NestBrokerLogger,
@@ -29,11 +27,9 @@ export class HeraldRuntime {
     return this.connected().producer;
   }
 
-  /** Migrates the service's tables, connects to the broker and creates missing `topics` (with `createTopics`); once. */
+  /** Connects to the broker and creates missing `topics` (with `createTopics`); once. */
   async connect(topics: string[]): Promise<void> {
     if (this.connection) return;
-    await this.store.migrate();
-    await this.store.initHorizons(this.options.retention, this.options.inboxRetention);
     const broker = await Broker.connect({ logger: this.logger, ...this.options.broker });
     if (this.options.createTopics) {
       try {

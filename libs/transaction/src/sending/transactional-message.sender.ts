@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
@@ -13,7 +13,6 @@ import { NestBrokerLogger } from '../nest-broker-logger';
 import { encodeBody } from '../receiving/message-codec';
 import { ServiceStore } from '../store/service-store';
 import { OuterTransactionSubscriber } from './outer-transaction.subscriber';
-import { RepositoryBinder } from './repository-binder';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -32,7 +31,7 @@ function isUniqueViolation(error: unknown): boolean {
  * rolls back both; anything lost after it is finished by check-back.
  */
 @Injectable()
-export class TransactionalMessageSender implements OnModuleInit {
+export class TransactionalMessageSender {
   constructor(
     @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
     private readonly runtime: HeraldRuntime,
@@ -41,13 +40,7 @@ export class TransactionalMessageSender implements OnModuleInit {
     private readonly cls: ClsService,
     @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly outerTransactions: OuterTransactionSubscriber,
-    private readonly repositories: RepositoryBinder,
   ) {}
-
-  onModuleInit(): void {
-    this.outerTransactions.subscribe();
-    this.repositories.bind();
-  }
 
   send(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
     const run = (): Promise<unknown> => this.sendInTransaction(options, target, method, args);
