@@ -61,9 +61,9 @@ export class HeraldRuntime {
   }
 
   /**
-   * Deletes expired log and inbox rows the broker can no longer ask about or deliver (see
-   * LocalRetention); never throws (retention is retried next time). Runs every
-   * `retentionCheckInterval`; tests and scripts may call it.
+   * A retention pass now: deletes expired log and inbox rows the broker can no longer ask about
+   * or deliver (see LocalRetention, which also runs one at startup and every
+   * `retentionCheckInterval`); never throws (the next pass tries again). For tests and scripts.
    */
   async cleanUp(): Promise<void> {
     await this.retention.runPass(() => this.broker);

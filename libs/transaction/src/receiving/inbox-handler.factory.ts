@@ -26,7 +26,6 @@ export class InboxHandlerFactory {
   ) {}
 
   create(listener: DiscoveredListener): MessageHandler {
-    const { store, logger } = this;
     const { group, model } = listener.options;
     // broadcast: every instance applies the message, so each keeps its own inbox entries
     const inboxGroup = model === 'BROADCASTING' ? `${group}@${hostname()}` : group;
@@ -35,14 +34,14 @@ export class InboxHandlerFactory {
       try {
         await this.cls.run({ ifNested: 'override' }, () =>
           this.txHost.withTransaction(async () => {
-            const claim = await store.claimInbox(this.txHost.tx, inboxGroup, view.msgId, view.topic, view.storedAt);
+            const claim = await this.store.claimInbox(this.txHost.tx, inboxGroup, view.msgId, view.topic, view.storedAt);
             if (claim === 'DUPLICATE') {
-              logger.log('info', 'duplicate delivery skipped', fields);
+              this.logger.log('info', 'duplicate delivery skipped', fields);
               return;
             }
             if (claim === 'REFUSED') {
               // committed with its REFUSED inbox row and acknowledged: a retry would be a fresh copy, applied unchecked
-              logger.log(
+              this.logger.log(
                 'error',
                 'delivery past the inbox horizon refused, not applied: it may have been applied before its inbox row was deleted; release it to apply it',
                 {
@@ -56,7 +55,7 @@ export class InboxHandlerFactory {
           }),
         );
       } catch (error) {
-        logger.log('warn', 'listener failed; rolled back, the broker will retry', { ...fields, handler: listener.label, error: errorText(error) });
+        this.logger.log('warn', 'listener failed; rolled back, the broker will retry', { ...fields, handler: listener.label, error: errorText(error) });
         throw error;
       }
     };

@@ -22,8 +22,9 @@ interface SweepResult {
  * Each delete raises its horizon in the same statement (ServiceStore). If the broker does not
  * answer, the pass stops there: nothing is deleted on age alone.
  *
- * `broker` is asked for lazily: the connection is HeraldRuntime's, which also offers a pass on
- * demand (`cleanUp()`) through `runPass`.
+ * The broker comes as a function, called only once there are expired rows to look up: the
+ * connection is HeraldRuntime's, and HeraldRuntime.cleanUp() itself runs a pass through
+ * `runPass`, so the runner cannot be given the connection when it is built.
  */
 export class LocalRetention {
   private timer: NodeJS.Timeout | null = null;

@@ -58,17 +58,16 @@ export class OuterTransactionSubscriber implements EntitySubscriberInterface {
     if (!pending) return;
     this.joined.delete(runner);
     const { producer } = this.runtime;
-    const { store, logger } = this;
     for (const half of pending) {
       try {
         // stored by this process during the outer transaction: younger than any horizon
-        const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId, null);
+        const state = await this.store.claimForCheck(half.transactionId, half.topic, half.msgId, null);
         if (state === 'COMMITTED') {
           await this.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
           await producer.commit(half.transactionId);
         } else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
       } catch (error) {
-        logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', {
+        this.logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', {
           transactionId: half.transactionId,
           error: errorText(error),
         });

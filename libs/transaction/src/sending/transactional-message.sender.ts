@@ -49,7 +49,6 @@ export class TransactionalMessageSender {
 
   private async sendInTransaction(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
     const { producer } = this.runtime;
-    const { store, logger } = this;
     const joined = this.txHost.isTransactionActive();
     // written inside the transaction callback, read after it
     const progress: { half: HalfReceipt | null; committing: boolean } = { half: null, committing: false };
@@ -63,7 +62,10 @@ export class TransactionalMessageSender {
         // The half (broker database) and the log row (this transaction) in parallel: either
         // failing rolls back the local transaction, and a half without a committed row is rolled
         // back by check-back. A check-back can only claim the id once the half is stored.
-        const [stored, logged] = await Promise.allSettled([half.store(), store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId)]);
+        const [stored, logged] = await Promise.allSettled([
+          half.store(),
+          this.store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId),
+        ]);
         if (logged.status === 'rejected') {
           if (isUniqueViolation(logged.reason)) throw new TransactionCheckedBackError(half.transactionId, options.topic, logged.reason);
           throw logged.reason;
@@ -81,7 +83,7 @@ export class TransactionalMessageSender {
         await producer.rollback(receipt.transactionId).catch((rollbackError: unknown) => {
           // never stored: nothing to roll back
           if (rollbackError instanceof TransactionNotFoundError) return;
-          logger.log('warn', 'half rollback failed; check-back will roll it back', {
+          this.logger.log('warn', 'half rollback failed; check-back will roll it back', {
             transactionId: receipt.transactionId,
             topic: options.topic,
             error: errorText(rollbackError),
@@ -94,7 +96,7 @@ export class TransactionalMessageSender {
     if (receipt !== null && !joined) {
       await this.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
       await producer.commit(receipt.transactionId).catch((error: unknown) =>
-        logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', {
+        this.logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', {
           transactionId: receipt.transactionId,
           topic: options.topic,
           msgId: receipt.msgId,
