@@ -2,16 +2,22 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
+import { TransactionLogChecker } from './check-back/transaction-log.checker';
+import { HeraldMetadataAccessor } from './discovery/herald-metadata.accessor';
+import { HeraldExplorer } from './discovery/herald.explorer';
+import { HeraldHealthIndicator } from './health/herald.health';
 import { HERALD_DATA_SOURCE, HERALD_OPTIONS } from './herald.constants';
 import { HeraldConfigurableModule, HERALD_MODULE_OPTIONS, HERALD_OPTIONS_TYPE } from './herald.module-definition';
-import { HeraldExplorer } from './herald.explorer';
-import { HeraldHealthIndicator } from './herald.health';
-import { HeraldMetadataAccessor } from './herald-metadata.accessor';
 import { HeraldModuleOptions, ResolvedHeraldOptions, resolveHeraldOptions } from './herald-module-options';
-import { HeraldRuntime, TransactionLogChecker } from './herald-runtime';
-import { MessageListenerRegistrar } from './message-listener.registrar';
+import { HeraldRuntime } from './lifecycle/herald-runtime';
+import { HeraldLifecycle } from './lifecycle/herald.lifecycle';
+import { NestBrokerLogger } from './nest-broker-logger';
+import { InboxHandlerFactory } from './receiving/inbox-handler.factory';
+import { LocalRetention } from './retention/local-retention';
+import { OuterTransactionSubscriber } from './sending/outer-transaction.subscriber';
+import { RepositoryBinder } from './sending/repository-binder';
+import { TransactionalMessageSender } from './sending/transactional-message.sender';
 import { ServiceStore } from './store/service-store';
-import { TransactionalMessageSender } from './transactional-message.sender';
 
 /**
  * Transactional messages and exactly-once listeners for a Nest service with a TypeORM
@@ -22,18 +28,39 @@ import { TransactionalMessageSender } from './transactional-message.sender';
   imports: [DiscoveryModule, TerminusModule],
   providers: [
     { provide: HERALD_OPTIONS, useFactory: (options: HeraldModuleOptions) => resolveHeraldOptions(options), inject: [HERALD_MODULE_OPTIONS] },
+    // Plain classes (no Nest in them), built here from the resolved options.
+    { provide: NestBrokerLogger, useFactory: () => new NestBrokerLogger() },
     {
-      provide: HeraldRuntime,
-      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) =>
-        new HeraldRuntime(options, new ServiceStore(dataSource, options.schema, options.clockTolerance)),
+      provide: ServiceStore,
+      useFactory: (options: ResolvedHeraldOptions, dataSource: DataSource) => new ServiceStore(dataSource, options.schema, options.clockTolerance),
       inject: [HERALD_OPTIONS, HERALD_DATA_SOURCE],
     },
-    { provide: TransactionLogChecker, useFactory: (runtime: HeraldRuntime) => runtime.checker, inject: [HeraldRuntime] },
+    {
+      provide: TransactionLogChecker,
+      useFactory: (options: ResolvedHeraldOptions, store: ServiceStore, logger: NestBrokerLogger) => new TransactionLogChecker(store, options.checkers, logger),
+      inject: [HERALD_OPTIONS, ServiceStore, NestBrokerLogger],
+    },
+    {
+      provide: LocalRetention,
+      useFactory: (options: ResolvedHeraldOptions, store: ServiceStore, logger: NestBrokerLogger) =>
+        new LocalRetention(store, { log: options.retention, inbox: options.inboxRetention }, logger),
+      inject: [HERALD_OPTIONS, ServiceStore, NestBrokerLogger],
+    },
+    {
+      provide: HeraldRuntime,
+      useFactory: (options: ResolvedHeraldOptions, checker: TransactionLogChecker, retention: LocalRetention, logger: NestBrokerLogger) =>
+        new HeraldRuntime(options, checker, retention, logger),
+      inject: [HERALD_OPTIONS, TransactionLogChecker, LocalRetention, NestBrokerLogger],
+    },
     HeraldMetadataAccessor,
-    TransactionalMessageSender,
     HeraldExplorer,
-    MessageListenerRegistrar,
+    RepositoryBinder,
+    OuterTransactionSubscriber,
+    TransactionalMessageSender,
+    InboxHandlerFactory,
     HeraldHealthIndicator,
+    // the only provider with lifecycle hooks: the order is in its doc comment
+    HeraldLifecycle,
   ],
   exports: [HeraldRuntime, TransactionLogChecker, HeraldHealthIndicator],
 })

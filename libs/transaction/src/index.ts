@@ -6,9 +6,10 @@ export { TransactionalMessage } from './decorators/transactional-message.decorat
 export type { TransactionalMessageOptions, FromResult } from './decorators/transactional-message.decorator';
 export { MessageListener } from './decorators/message-listener.decorator';
 export type { MessageListenerOptions } from './decorators/message-listener.decorator';
-export type { MessageContext } from './message-context';
-export { HeraldHealthIndicator } from './herald.health';
-export type { HeraldHealthOptions } from './herald.health';
-export { HeraldRuntime, TransactionLogChecker } from './herald-runtime';
+export type { MessageContext } from './receiving/message-context';
+export { HeraldHealthIndicator } from './health/herald.health';
+export type { HeraldHealthOptions } from './health/herald.health';
+export { HeraldRuntime } from './lifecycle/herald-runtime';
+export { TransactionLogChecker } from './check-back/transaction-log.checker';
 export { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
 export { InvalidDecoratedMethodError } from './errors/invalid-decorated-method.error';

@@ -1,5 +1,5 @@
 import type { MessageView } from '@herald/broker';
-import { ENCODING_PROPERTY } from './herald.constants';
+import { ENCODING_PROPERTY } from '../herald.constants';
 
 /** Buffers pass through; anything else is JSON (`undefined` becomes `null`). */
 export function encodeBody(value: unknown): { body: Buffer | string; encoding: 'binary' | 'json' } {

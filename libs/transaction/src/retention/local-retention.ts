@@ -1,6 +1,7 @@
 import type { Broker } from '@herald/broker';
-import type { NestBrokerLogger } from './nest-broker-logger';
-import type { ExpiredRows, InboxKey, RetentionCursor, ServiceStore } from './store/service-store';
+import { errorText } from '@herald/broker/internal';
+import type { NestBrokerLogger } from '../nest-broker-logger';
+import type { ExpiredRows, InboxKey, RetentionCursor, ServiceStore } from '../store/service-store';
 
 /** Rows looked at per round trip; the broker look-ups take at most 10 000 ids. */
 const BATCH = 10_000;
@@ -18,27 +19,59 @@ interface SweepResult {
  *   broker (a check-back finding no row would answer ROLLBACK, dropping a committed message);
  * - an inbox row, once older than `inboxRetention` and the broker holds no copy of the message
  *   (a rewind, a retry or a DLQ resend would apply it a second time).
- * Each delete raises its horizon in the same statement. If the broker does not answer, the
- * pass stops there: nothing is deleted on age alone.
+ * Each delete raises its horizon in the same statement (ServiceStore). If the broker does not
+ * answer, the pass stops there: nothing is deleted on age alone.
+ *
+ * The broker comes as a function, called only once there are expired rows to look up: the
+ * connection is HeraldRuntime's, and HeraldRuntime.cleanUp() itself runs a pass through
+ * `runPass`, so the runner cannot be given the connection when it is built.
  */
 export class LocalRetention {
+  private timer: NodeJS.Timeout | null = null;
+  /** The timer's passes, chained so that two never overlap; awaited by `stop`. */
+  private running: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly store: ServiceStore,
-    private readonly broker: () => Broker,
     private readonly retention: { log: number; inbox: number },
     private readonly logger: NestBrokerLogger,
   ) {}
 
-  async runOnce(): Promise<void> {
+  /** A pass now, then one every `interval` ms, each after the previous one has finished. */
+  start(broker: () => Broker, interval: number): void {
+    this.running = this.runPass(broker);
+    this.timer = setInterval(() => {
+      this.running = this.running.then(() => this.runPass(broker));
+    }, interval);
+    this.timer.unref();
+  }
+
+  /** Stops the timer at once; the promise settles when the pass under way, if any, has finished. */
+  stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return this.running;
+  }
+
+  /** One pass; never throws: a failed pass deletes nothing more and the next one tries again. */
+  async runPass(broker: () => Broker): Promise<void> {
+    try {
+      await this.runOnce(broker);
+    } catch (error) {
+      this.logger.log('warn', 'transaction log and inbox retention failed; nothing more deleted this pass, will retry', { error: errorText(error) });
+    }
+  }
+
+  private async runOnce(broker: () => Broker): Promise<void> {
     const log = await sweep<string>(
       (after) => this.store.expiredLogRows(this.retention.log, BATCH, after),
-      async (ids) => new Set(await this.broker().admin.openHalfTransactionIds(ids)),
+      async (ids) => new Set(await broker().admin.openHalfTransactionIds(ids)),
       (id) => id,
       (ids) => this.store.deleteLogRows(ids),
     );
     const inbox = await sweep<InboxKey>(
       (after) => this.store.expiredInboxRows(this.retention.inbox, BATCH, after),
-      async (keys) => new Set(await this.broker().admin.storedMessageIds([...new Set(keys.map((key) => key.msgId))])),
+      async (keys) => new Set(await broker().admin.storedMessageIds([...new Set(keys.map((key) => key.msgId))])),
       (key) => key.msgId,
       (keys) => this.store.deleteInboxRows(keys),
     );

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { MessageListenerOptions } from './decorators/message-listener.decorator';
-import type { TransactionalMessageOptions } from './decorators/transactional-message.decorator';
-import { MESSAGE_LISTENER_METADATA, TRANSACTIONAL_MESSAGE_METADATA } from './herald.constants';
+import type { MessageListenerOptions } from '../decorators/message-listener.decorator';
+import type { TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
+import { MESSAGE_LISTENER_METADATA, TRANSACTIONAL_MESSAGE_METADATA } from '../herald.constants';
 
 /** The one reader of Herald's decorator metadata. */
 @Injectable()

@@ -1,16 +1,18 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { HalfReceipt, Message, TransactionNotFoundError } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
-import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
-import type { FromResult, TransactionalMessageOptions } from './decorators/transactional-message.decorator';
-import { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
-import { ENCODING_PROPERTY, HERALD_DATA_SOURCE, HERALD_TRANSACTION_HOST } from './herald.constants';
-import { HeraldRuntime } from './herald-runtime';
-import { encodeBody } from './message-codec';
-import { bindRepositoriesToTransactions } from './repository-binder';
+import type { FromResult, TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
+import { TransactionCheckedBackError } from '../errors/transaction-checked-back.error';
+import { ENCODING_PROPERTY, HERALD_OPTIONS, HERALD_TRANSACTION_HOST } from '../herald.constants';
+import type { ResolvedHeraldOptions } from '../herald-module-options';
+import { HeraldRuntime } from '../lifecycle/herald-runtime';
+import { NestBrokerLogger } from '../nest-broker-logger';
+import { encodeBody } from '../receiving/message-codec';
+import { ServiceStore } from '../store/service-store';
+import { OuterTransactionSubscriber } from './outer-transaction.subscriber';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -29,21 +31,16 @@ function isUniqueViolation(error: unknown): boolean {
  * rolls back both; anything lost after it is finished by check-back.
  */
 @Injectable()
-export class TransactionalMessageSender implements OnModuleInit, EntitySubscriberInterface {
-  /** Halves written inside a caller's own (outer) transaction, resolved when it ends. */
-  private readonly joined = new WeakMap<QueryRunner, (HalfReceipt & { topic: string })[]>();
-
+export class TransactionalMessageSender {
   constructor(
+    @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
     private readonly runtime: HeraldRuntime,
+    private readonly store: ServiceStore,
+    private readonly logger: NestBrokerLogger,
     private readonly cls: ClsService,
     @Inject(HERALD_TRANSACTION_HOST) private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
-    @Inject(HERALD_DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly outerTransactions: OuterTransactionSubscriber,
   ) {}
-
-  onModuleInit(): void {
-    if (!this.dataSource.subscribers.includes(this)) this.dataSource.subscribers.push(this);
-    bindRepositoriesToTransactions(this.dataSource, this.txHost);
-  }
 
   send(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
     const run = (): Promise<unknown> => this.sendInTransaction(options, target, method, args);
@@ -51,7 +48,7 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
   }
 
   private async sendInTransaction(options: TransactionalMessageOptions, target: object, method: Method, args: unknown[]): Promise<unknown> {
-    const { producer, store, logger } = this.runtime;
+    const { producer } = this.runtime;
     const joined = this.txHost.isTransactionActive();
     // written inside the transaction callback, read after it
     const progress: { half: HalfReceipt | null; committing: boolean } = { half: null, committing: false };
@@ -65,13 +62,16 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
         // The half (broker database) and the log row (this transaction) in parallel: either
         // failing rolls back the local transaction, and a half without a committed row is rolled
         // back by check-back. A check-back can only claim the id once the half is stored.
-        const [stored, logged] = await Promise.allSettled([half.store(), store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId)]);
+        const [stored, logged] = await Promise.allSettled([
+          half.store(),
+          this.store.recordCommitted(this.txHost.tx, half.transactionId, options.topic, half.msgId),
+        ]);
         if (logged.status === 'rejected') {
           if (isUniqueViolation(logged.reason)) throw new TransactionCheckedBackError(half.transactionId, options.topic, logged.reason);
           throw logged.reason;
         }
         if (stored.status === 'rejected') throw stored.reason;
-        if (joined) this.joinOuter({ ...half, topic: options.topic });
+        if (joined) this.outerTransactions.join(this.txHost.tx.queryRunner, { ...half, topic: options.topic });
         progress.committing = true;
         return value;
       });
@@ -83,7 +83,7 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
         await producer.rollback(receipt.transactionId).catch((rollbackError: unknown) => {
           // never stored: nothing to roll back
           if (rollbackError instanceof TransactionNotFoundError) return;
-          logger.log('warn', 'half rollback failed; check-back will roll it back', {
+          this.logger.log('warn', 'half rollback failed; check-back will roll it back', {
             transactionId: receipt.transactionId,
             topic: options.topic,
             error: errorText(rollbackError),
@@ -94,9 +94,9 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
     }
     const receipt = progress.half;
     if (receipt !== null && !joined) {
-      await this.runtime.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
+      await this.options.onLocalCommit?.({ transactionId: receipt.transactionId, msgId: receipt.msgId, topic: options.topic });
       await producer.commit(receipt.transactionId).catch((error: unknown) =>
-        logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', {
+        this.logger.log('warn', 'broker commit failed after the local commit; check-back will commit it', {
           transactionId: receipt.transactionId,
           topic: options.topic,
           msgId: receipt.msgId,
@@ -118,48 +118,5 @@ export class TransactionalMessageSender implements OnModuleInit, EntitySubscribe
       properties: { ...computed(options.properties, value, args), [ENCODING_PROPERTY]: encoding },
       delayLevel: options.delayLevel,
     };
-  }
-
-  private joinOuter(half: HalfReceipt & { topic: string }): void {
-    const runner = this.txHost.tx.queryRunner;
-    if (!runner) return; // left to check-back
-    const pending = this.joined.get(runner) ?? [];
-    pending.push(half);
-    this.joined.set(runner, pending);
-  }
-
-  afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    return this.resolveJoined(event.queryRunner);
-  }
-
-  afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    return this.resolveJoined(event.queryRunner);
-  }
-
-  /**
-   * The outer transaction ended (a savepoint release is not the end). The barrier answers
-   * exactly, whether a savepoint rolled our row back or not.
-   */
-  private async resolveJoined(runner: QueryRunner): Promise<void> {
-    if (runner.isTransactionActive) return;
-    const pending = this.joined.get(runner);
-    if (!pending) return;
-    this.joined.delete(runner);
-    const { producer, store, logger } = this.runtime;
-    for (const half of pending) {
-      try {
-        // stored by this process during the outer transaction: younger than any horizon
-        const state = await store.claimForCheck(half.transactionId, half.topic, half.msgId, null);
-        if (state === 'COMMITTED') {
-          await this.runtime.options.onLocalCommit?.({ transactionId: half.transactionId, msgId: half.msgId, topic: half.topic });
-          await producer.commit(half.transactionId);
-        } else if (state === 'ROLLED_BACK') await producer.rollback(half.transactionId);
-      } catch (error) {
-        logger.log('warn', 'resolving a half after the outer transaction failed; check-back will finish it', {
-          transactionId: half.transactionId,
-          error: errorText(error),
-        });
-      }
-    }
   }
 }

@@ -1,9 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { HeraldError } from '@herald/broker';
 import { errorText } from '@herald/broker/internal';
-import { HeraldRuntime } from './herald-runtime';
-import { MessageListenerRegistrar } from './message-listener.registrar';
+import { HeraldExplorer } from '../discovery/herald.explorer';
+import { HERALD_OPTIONS } from '../herald.constants';
+import type { ResolvedHeraldOptions } from '../herald-module-options';
+import { HeraldRuntime } from '../lifecycle/herald-runtime';
+import { NestBrokerLogger } from '../nest-broker-logger';
 
 class HealthTimeout extends Error {}
 
@@ -25,7 +28,9 @@ export class HeraldHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly runtime: HeraldRuntime,
-    private readonly registrar: MessageListenerRegistrar,
+    @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
+    private readonly logger: NestBrokerLogger,
+    private readonly explorer: HeraldExplorer,
   ) {}
 
   async isHealthy(key = 'herald', options: HeraldHealthOptions = {}): Promise<HealthIndicatorResult> {
@@ -47,7 +52,7 @@ export class HeraldHealthIndicator {
       return indicator.up(report);
     } catch (error) {
       // The driver's text names hosts, ports and roles: it goes to the log, /health gets a code.
-      this.runtime.logger.log('warn', 'health check: broker unreachable', { error: errorText(error) });
+      this.logger.log('warn', 'health check: broker unreachable', { error: errorText(error) });
       const timedOut = error instanceof HealthTimeout;
       return indicator.down({
         reason: timedOut ? `no answer within ${timeout} ms` : 'broker unreachable',
@@ -60,10 +65,10 @@ export class HeraldHealthIndicator {
 
   private async report(): Promise<{ lag: Record<string, number>; pendingHalves: number; parkedHalves: number }> {
     const { admin } = this.runtime.broker;
-    const group = this.runtime.options.producerGroup;
+    const group = this.options.producerGroup;
     const stats = (await admin.transactionStats()).find((s) => s.producerGroup === group);
     const lag: Record<string, number> = {};
-    for (const consumerGroup of this.registrar.groups) {
+    for (const consumerGroup of this.explorer.listenerGroups) {
       const progress = await admin.groupProgress(consumerGroup);
       lag[consumerGroup] = progress.reduce((sum, queue) => sum + queue.lag, 0);
     }

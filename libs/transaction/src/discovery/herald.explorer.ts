@@ -1,14 +1,24 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { assertUserTopicName, InvalidOptionsError, isValidGroupName } from '@herald/broker';
-import type { MessageListenerOptions } from './decorators/message-listener.decorator';
-import type { TransactionalMessageOptions } from './decorators/transactional-message.decorator';
-import { InvalidDecoratedMethodError } from './errors/invalid-decorated-method.error';
+import type { MessageListenerOptions } from '../decorators/message-listener.decorator';
+import type { TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
+import { InvalidDecoratedMethodError } from '../errors/invalid-decorated-method.error';
+import { HERALD_OPTIONS } from '../herald.constants';
+import { inboxRetentionProblem } from '../herald-module-options';
+import type { ResolvedHeraldOptions } from '../herald-module-options';
 import { HeraldMetadataAccessor } from './herald-metadata.accessor';
-import { inboxRetentionProblem } from './herald-module-options';
-import { HeraldRuntime } from './herald-runtime';
-import { TransactionalMessageSender } from './transactional-message.sender';
+
+/** A @TransactionalMessage method, to be wrapped on its instance. */
+export interface DiscoveredTransactionalMethod {
+  options: TransactionalMessageOptions;
+  instance: object;
+  name: string;
+  method: (...args: unknown[]) => unknown;
+  /** `ClassName.method`, for errors and logs. */
+  label: string;
+}
 
 export interface DiscoveredListener {
   options: MessageListenerOptions;
@@ -18,39 +28,40 @@ export interface DiscoveredListener {
   label: string;
 }
 
-type Method = (...args: unknown[]) => unknown;
-
-/** Methods already wrapped, per instance: a provider discovered twice is wrapped once. */
-const wrapped = new WeakMap<object, Set<string>>();
+/** What the explorer found in the app, every entry validated. */
+export interface DiscoveredHandlers {
+  transactionalMethods: DiscoveredTransactionalMethod[];
+  /** One per consumer group. */
+  listeners: DiscoveredListener[];
+  /** Topics named by the decorators, for `createTopics` (may repeat). */
+  topics: string[];
+}
 
 /**
- * Finds @TransactionalMessage and @MessageListener methods on providers and controllers
- * at module init: wraps the former (on the instance, so `this` and DI stay intact) and
- * hands the latter to MessageListenerRegistrar. Request-scoped providers are refused.
+ * Finds @TransactionalMessage and @MessageListener methods on providers and controllers and
+ * validates them; it wraps nothing and connects nothing (HeraldLifecycle acts on what it
+ * found). Request-scoped providers are refused. Keeps its last result for the health
+ * indicator's consumer groups.
  */
 @Injectable()
-export class HeraldExplorer implements OnModuleInit {
-  private readonly logger = new Logger('Herald');
-  readonly listeners: DiscoveredListener[] = [];
+export class HeraldExplorer {
+  private found: DiscoveredHandlers | null = null;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly accessor: HeraldMetadataAccessor,
-    private readonly sender: TransactionalMessageSender,
-    private readonly runtime: HeraldRuntime,
+    @Inject(HERALD_OPTIONS) private readonly options: ResolvedHeraldOptions,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    const { toWrap, topics } = this.discover();
-    await this.runtime.connect(topics);
-    for (const wrap of toWrap) wrap();
+  /** Consumer groups of this app's listeners (none before module init). */
+  get listenerGroups(): string[] {
+    return (this.found?.listeners ?? []).map((listener) => listener.options.group);
   }
 
-  /** Validates every decorated method first, so nothing is wrapped or connected if one is refused. */
-  private discover(): { toWrap: (() => void)[]; topics: string[] } {
-    const toWrap: (() => void)[] = [];
-    const topics: string[] = [];
+  /** Validates every decorated method before returning any, so nothing is wrapped or connected if one is refused (InvalidDecoratedMethodError). */
+  explore(): DiscoveredHandlers {
+    const found: DiscoveredHandlers = { transactionalMethods: [], listeners: [], topics: [] };
     const seenGroups = new Map<string, string>();
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
       const instance: unknown = wrapper.instance;
@@ -69,13 +80,13 @@ export class HeraldExplorer implements OnModuleInit {
           throw new InvalidDecoratedMethodError(label, 'a method cannot be both @TransactionalMessage and @MessageListener');
         if (messageOptions) {
           validateMessage(messageOptions, label);
-          topics.push(messageOptions.topic);
-          toWrap.push(() => this.wrapTransactionalMessage(instance, name, method as Method, messageOptions, label));
+          found.topics.push(messageOptions.topic);
+          found.transactionalMethods.push({ options: messageOptions, instance, name, method: method as DiscoveredTransactionalMethod['method'], label });
         }
         if (listenerOptions) {
           validateListener(listenerOptions, label);
           this.assertInboxOutlastsRetries(listenerOptions, label);
-          topics.push(listenerOptions.topic);
+          found.topics.push(listenerOptions.topic);
           const owner = seenGroups.get(listenerOptions.group);
           if (owner !== undefined && owner !== label) {
             throw new InvalidDecoratedMethodError(
@@ -83,12 +94,13 @@ export class HeraldExplorer implements OnModuleInit {
               `consumer group "${listenerOptions.group}" already has a listener (${owner}); use one group per listener`,
             );
           }
-          if (owner === undefined) this.listeners.push({ options: listenerOptions, instance, method: method as DiscoveredListener['method'], label });
+          if (owner === undefined) found.listeners.push({ options: listenerOptions, instance, method: method as DiscoveredListener['method'], label });
           seenGroups.set(listenerOptions.group, label);
         }
       }
     }
-    return { toWrap, topics };
+    this.found = found;
+    return found;
   }
 
   private assertStatic(wrapper: InstanceWrapper, label: string): void {
@@ -103,28 +115,12 @@ export class HeraldExplorer implements OnModuleInit {
   /** The module options were checked with the module's maxReconsumeTimes; a listener's own may retry for longer. */
   private assertInboxOutlastsRetries(options: MessageListenerOptions, label: string): void {
     if (typeof options.maxReconsumeTimes !== 'number') return;
-    const problem = inboxRetentionProblem(this.runtime.options, options.maxReconsumeTimes);
+    const problem = inboxRetentionProblem(this.options, options.maxReconsumeTimes);
     if (problem !== null)
       throw new InvalidDecoratedMethodError(
         label,
         `its maxReconsumeTimes ${options.maxReconsumeTimes} retries past the inbox retention: ${problem}; raise inboxRetention or lower maxReconsumeTimes`,
       );
-  }
-
-  private wrapTransactionalMessage(instance: object, name: string, method: Method, options: TransactionalMessageOptions, label: string): void {
-    const done = wrapped.get(instance) ?? new Set<string>();
-    if (done.has(name)) return;
-    done.add(name);
-    wrapped.set(instance, done);
-    const sender = this.sender;
-    Object.defineProperty(instance, name, {
-      configurable: true,
-      writable: true,
-      value: function transactionalMessage(this: unknown, ...args: unknown[]): Promise<unknown> {
-        return sender.send(options, instance, method, args);
-      },
-    });
-    this.logger.log(`@TransactionalMessage ${label} → topic=${options.topic}${options.tag ? ` tag=${options.tag}` : ''}`);
   }
 }
 
