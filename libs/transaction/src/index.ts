@@ -1,5 +1,6 @@
 export { HeraldModule } from './herald.module';
-export { HERALD_OPTIONS_TYPE, HERALD_ASYNC_OPTIONS_TYPE } from './herald.module-definition';
+// HeraldConfigurableModule: what HeraldModule inherits forRootAsync from
+export { HERALD_OPTIONS_TYPE, HERALD_ASYNC_OPTIONS_TYPE, HeraldConfigurableModule } from './herald.module-definition';
 export type { HeraldModuleExtras } from './herald.module-definition';
 export type { HeraldModuleOptions, ResolvedHeraldOptions, LocalCommitInfo } from './herald-module-options';
 export { TransactionalMessage } from './decorators/transactional-message.decorator';

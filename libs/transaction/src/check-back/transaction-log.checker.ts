@@ -9,6 +9,7 @@ import type { ServiceStore } from '../store/service-store';
  * answered UNKNOWN, never ROLLBACK: its row may have existed. Per-topic overrides come first.
  */
 export class TransactionLogChecker {
+  /** @internal HeraldModule builds it */
   constructor(
     private readonly store: ServiceStore,
     private readonly overrides: ReadonlyMap<string, TransactionChecker>,

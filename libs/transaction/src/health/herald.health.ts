@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { HeraldError } from '@herald/broker';
-import { errorText } from '@herald/broker/internal';
+import { errorText, TIMED_OUT, within } from '@herald/broker/internal';
 import { HeraldExplorer } from '../discovery/herald.explorer';
 import { HERALD_OPTIONS } from '../herald.constants';
 import type { ResolvedHeraldOptions } from '../herald-module-options';
@@ -25,6 +25,7 @@ export interface HeraldHealthOptions {
  */
 @Injectable()
 export class HeraldHealthIndicator {
+  /** @internal Nest injects it */
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly runtime: HeraldRuntime,
@@ -36,14 +37,9 @@ export class HeraldHealthIndicator {
   async isHealthy(key = 'herald', options: HeraldHealthOptions = {}): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
     const { maxLag = Number.POSITIVE_INFINITY, maxParkedHalves = 0, timeout = 3_000 } = options;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const report = await Promise.race([
-        this.report(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new HealthTimeout()), timeout);
-        }),
-      ]);
+      const report = await within(this.report(), timeout);
+      if (report === TIMED_OUT) throw new HealthTimeout();
       const laggards = Object.entries(report.lag)
         .filter(([, lag]) => lag > maxLag)
         .map(([group]) => group);
@@ -58,8 +54,6 @@ export class HeraldHealthIndicator {
         reason: timedOut ? `no answer within ${timeout} ms` : 'broker unreachable',
         code: error instanceof HeraldError ? error.code : timedOut ? 'TIMEOUT' : 'UNKNOWN',
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

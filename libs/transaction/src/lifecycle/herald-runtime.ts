@@ -12,6 +12,7 @@ import type { LocalRetention } from '../retention/local-retention';
 export class HeraldRuntime {
   private connection: { broker: Broker; producer: TransactionProducer } | null = null;
 
+  /** @internal HeraldModule builds it */
   constructor(
     private readonly options: ResolvedHeraldOptions,
     private readonly checker: TransactionLogChecker,

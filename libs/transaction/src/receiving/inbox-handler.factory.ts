@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { hostname } from 'node:os';
 import { ClsService } from 'nestjs-cls';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import type { MessageHandler } from '@herald/broker';
-import { errorText } from '@herald/broker/internal';
+import { broadcastMemberKey, errorText } from '@herald/broker/internal';
 import type { DiscoveredListener } from '../discovery/herald.explorer';
 import { HERALD_TRANSACTION_HOST } from '../herald.constants';
 import { NestBrokerLogger } from '../nest-broker-logger';
@@ -27,8 +26,9 @@ export class InboxHandlerFactory {
 
   create(listener: DiscoveredListener): MessageHandler {
     const { group, model } = listener.options;
-    // broadcast: every instance applies the message, so each keeps its own inbox entries
-    const inboxGroup = model === 'BROADCASTING' ? `${group}@${hostname()}` : group;
+    // broadcast: every instance applies the message, so each keeps its own inbox entries,
+    // under the key its consumer keeps its offsets under
+    const inboxGroup = model === 'BROADCASTING' ? broadcastMemberKey(group) : group;
     return async (view) => {
       const fields = { group, topic: view.topic, msgId: view.msgId, reconsumeTimes: view.reconsumeTimes };
       try {
