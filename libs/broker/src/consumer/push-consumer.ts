@@ -314,16 +314,16 @@ export class PushConsumer {
         })),
       );
       // SQL filters run on properties alone; only the bodies of rows they keep are fetched.
-      const wanted = rows.filter(
-        (row) =>
-          row.matched &&
-          row.body === null &&
-          byKey.get(queueKey(row.topic, row.queueId))?.subscription.sql?.matches({ properties: row.properties ?? {}, tag: row.tag }),
-      );
+      const wanted = rows
+        .filter(
+          ({ matched, message: m }) =>
+            matched && m.body === null && byKey.get(queueKey(m.topic, m.queueId))?.subscription.sql?.matches({ properties: m.properties ?? {}, tag: m.tag }),
+        )
+        .map(({ message }) => message);
       if (wanted.length > 0) {
         bodies = await fetchBodies(
           this.ctx.pool,
-          wanted.map((row) => ({ topic: row.topic, queueId: row.queueId, offset: row.queueOffset })),
+          wanted.map((m) => ({ topic: m.topic, queueId: m.queueId, offset: m.queueOffset })),
         );
       }
     } catch (error) {
@@ -333,10 +333,10 @@ export class PushConsumer {
     }
     const counts = new Map<ProcessQueue, number>();
     const cut = new Set<ProcessQueue>();
-    for (const row of rows) {
+    for (const { message: row, cut: cutHere } of rows) {
       const queue = byKey.get(queueKey(row.topic, row.queueId));
       if (!queue || queue.dropped) continue;
-      if (row.cut) cut.add(queue);
+      if (cutHere) cut.add(queue);
       const offset = row.queueOffset;
       if (offset < queue.nextPullOffset) continue;
       counts.set(queue, (counts.get(queue) ?? 0) + 1);
@@ -347,7 +347,9 @@ export class PushConsumer {
         queue.finish(offset);
         this.dirty.add(queue);
       } else {
-        this.dispatcher.add(queue, { ...row, body });
+        // the pulled object is this consumer's own: the fetched body goes in place
+        row.body = body;
+        this.dispatcher.add(queue, row);
       }
     }
     candidates.forEach((queue, i) => {

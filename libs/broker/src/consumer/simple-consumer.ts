@@ -136,9 +136,9 @@ export class SimpleConsumer {
         });
         const left = deadline - Date.now();
         if (rows.length > 0 || left <= 0 || this.closed) {
-          return rows.map((row) => {
-            const message = { ...toMessageView(row), receiptHandle: row.receipt };
-            this.storedTopic.set(message, row.topic);
+          return rows.map(({ message: stored, receipt }) => {
+            const message = { ...toMessageView(stored), receiptHandle: receipt };
+            this.storedTopic.set(message, stored.topic);
             return message;
           });
         }

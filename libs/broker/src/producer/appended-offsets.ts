@@ -11,10 +11,22 @@ export class AppendedOffsets {
 
   /** Called by the group commit after a flush commits, before its sends resolve. */
   record(batch: readonly QueuedMessage[], results: readonly AppendResult[]): void {
-    for (let i = 0; i < results.length; i++) {
-      const key = queueKey(batch[i].topic, results[i].queueId);
-      const offset = results[i].queueOffset;
-      if (offset > (this.highest.get(key) ?? -1)) this.highest.set(key, offset);
+    // a flush is mostly runs of one queue: one map update per run, not per message
+    let topic: string | null = null;
+    let queueId = -1;
+    let highest = -1;
+    for (let i = 0; i <= results.length; i++) {
+      if (i === results.length || batch[i].topic !== topic || results[i].queueId !== queueId) {
+        if (topic !== null) {
+          const key = queueKey(topic, queueId);
+          if (highest > (this.highest.get(key) ?? -1)) this.highest.set(key, highest);
+        }
+        if (i === results.length) break;
+        topic = batch[i].topic;
+        queueId = results[i].queueId;
+        highest = -1;
+      }
+      highest = Math.max(highest, results[i].queueOffset);
     }
   }
 

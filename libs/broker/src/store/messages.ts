@@ -127,7 +127,12 @@ export interface PullRequest {
   withBody: boolean;
 }
 
-export interface PulledMessage extends StoredMessage {
+/**
+ * A pulled message with what the pull found out about it. A wrapper, not `{ ...message, matched, cut }`:
+ * two object spreads per message cost the drain ~30 % (npm run bench -- --scenarios drain: 108k -> 77k msg/s).
+ */
+export interface PulledMessage {
+  message: StoredMessage;
   /** Passed the tag filter (keys and properties are only returned for such rows). */
   matched: boolean;
   /** This row reached the queue's byte budget: rows after it may have been cut (pull again). */
@@ -169,7 +174,7 @@ export async function pullMessages(db: Db, requests: readonly PullRequest[]): Pr
       requests.map((r) => r.maxBytes),
     ],
   });
-  return rows.map((row) => ({ ...toStoredMessage(row), matched: row.matched, cut: row.cut }));
+  return rows.map((row) => ({ message: toStoredMessage(row), matched: row.matched, cut: row.cut }));
 }
 
 /** Bodies of chosen messages (those an SQL filter kept), in one round trip. */

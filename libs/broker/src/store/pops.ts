@@ -4,7 +4,8 @@ import type { StoredMessage } from '../stored-message';
 import type { Db } from './db';
 import { MessageRow, toStoredMessage } from './rows';
 
-export interface PoppedMessage extends StoredMessage {
+export interface PoppedMessage {
+  message: StoredMessage;
   receipt: string;
 }
 
@@ -18,7 +19,7 @@ export async function popMessages(
     text: `SELECT * FROM pop_messages($1, $2::text[], $3::text[], $4, $5, $6, $7)`,
     values: [request.group, request.topics, request.tags, request.max, request.invisibleMs, request.maxReconsumeTimes, request.maxBytes],
   });
-  return rows.map((row) => ({ ...toStoredMessage(row), receipt: row.receipt }));
+  return rows.map((row) => ({ message: toStoredMessage(row), receipt: row.receipt }));
 }
 
 /** Acks (`extendMs` null) or extends a received message; returns the new receipt, or null if the old one is stale. */
