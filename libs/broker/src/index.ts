@@ -32,7 +32,7 @@ export { BrokerStoreError } from './errors/broker-store.error';
 export { InvalidReceiptHandleError } from './errors/invalid-receipt-handle.error';
 export { TransactionNotFoundError } from './errors/transaction-not-found.error';
 export { TransactionAlreadyResolvedError } from './errors/transaction-already-resolved.error';
-export { retryTopicOf, dlqTopicOf, assertUserTopicName, isValidGroupName } from './topic-name';
+export { retryTopicOf, dlqTopicOf } from './topic-name';
 export { BatchTooLargeError } from './errors/batch-too-large.error';
 export { SendQueueFullError } from './errors/send-queue-full.error';
 export { BrokerTimeoutError } from './errors/broker-timeout.error';

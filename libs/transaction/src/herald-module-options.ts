@@ -1,5 +1,5 @@
-import { BrokerOptions, DEFAULT_DELAY_LEVELS, InvalidOptionsError, isValidGroupName, assertUserTopicName, TransactionChecker } from '@herald/broker';
-import { boolOption, intOption, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from '@herald/broker/internal';
+import { BrokerOptions, DEFAULT_DELAY_LEVELS, InvalidOptionsError, TransactionChecker } from '@herald/broker';
+import { assertUserTopicName, boolOption, intOption, isValidGroupName, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from '@herald/broker/internal';
 
 export interface HeraldModuleOptions {
   /** How to reach the broker's database (connection string, schema, pool size, ...). Required. */

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { assertUserTopicName, InvalidOptionsError, isValidGroupName } from '@herald/broker';
+import { InvalidOptionsError } from '@herald/broker';
+import { assertUserTopicName, isValidGroupName } from '@herald/broker/internal';
 import type { MessageListenerOptions } from '../decorators/message-listener.decorator';
 import type { TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
 import { InvalidDecoratedMethodError } from '../errors/invalid-decorated-method.error';
