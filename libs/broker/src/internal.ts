@@ -12,4 +12,4 @@ export { backgroundJobs } from './broker';
 export type { BackgroundJobs } from './broker';
 export { broadcastMemberKey } from './util/keys';
 export { within, TIMED_OUT } from './util/timeout';
-export { assertUserTopicName, isValidGroupName } from './topic-name';
+export { assertGroupName, assertUserTopicName, isValidGroupName } from './topic-name';

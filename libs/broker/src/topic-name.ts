@@ -1,3 +1,4 @@
+import { InvalidOptionsError } from './errors/invalid-options.error';
 import { InvalidTopicNameError } from './errors/invalid-topic-name.error';
 
 const TOPIC_NAME = /^[A-Za-z0-9_%|-]{1,127}$/;
@@ -22,7 +23,14 @@ export function assertUserTopicName(topic: unknown): asserts topic is string {
   }
 }
 
+const GROUP_NAME = /^[A-Za-z0-9_|-]{1,120}$/;
+
 /** Group names end up inside topic names (`%RETRY%<group>`), so they follow the same alphabet. */
 export function isValidGroupName(group: unknown): group is string {
-  return typeof group === 'string' && /^[A-Za-z0-9_|-]{1,120}$/.test(group);
+  return typeof group === 'string' && GROUP_NAME.test(group);
+}
+
+/** Throws InvalidOptionsError naming `field` unless `group` is a valid group name. */
+export function assertGroupName(group: unknown, field = 'group'): asserts group is string {
+  if (!isValidGroupName(group)) throw new InvalidOptionsError(field, `must match ${GROUP_NAME.source}`);
 }

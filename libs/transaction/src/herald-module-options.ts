@@ -1,5 +1,5 @@
 import { BrokerOptions, DEFAULT_DELAY_LEVELS, InvalidOptionsError, TransactionChecker } from '@herald/broker';
-import { assertUserTopicName, boolOption, intOption, isValidGroupName, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from '@herald/broker/internal';
+import { assertUserTopicName, boolOption, intOption, assertGroupName, limitedOption, OPTION_LIMITS, SERVICE_SCHEMA_NAME } from '@herald/broker/internal';
 
 export interface HeraldModuleOptions {
   /** How to reach the broker's database (connection string, schema, pool size, ...). Required. */
@@ -124,7 +124,7 @@ export function resolveHeraldOptions(options: HeraldModuleOptions): ResolvedHera
   if (options.broker === null || typeof options.broker !== 'object') {
     throw new InvalidOptionsError('broker', 'must be the broker options, at least { connectionString }');
   }
-  if (!isValidGroupName(options.producerGroup)) throw new InvalidOptionsError('producerGroup', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+  assertGroupName(options.producerGroup, 'producerGroup');
   const schema = options.schema ?? 'herald_local';
   if (typeof schema !== 'string' || !SERVICE_SCHEMA_NAME.test(schema)) throw new InvalidOptionsError('schema', `must match ${SERVICE_SCHEMA_NAME.source}`);
   // the broker's limits: these go to its TransactionProducer and push consumers unchanged

@@ -12,7 +12,7 @@ import { dlqMessages, messagesByKey, messagesById, msgIdsStillStored, topicMessa
 import { scheduledById } from '../store/scheduled';
 import { storedCopy, toMessageView } from '../stored-message';
 import { halvesStillOpen } from '../store/halves';
-import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, isValidGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
+import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, assertGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
 import { textProblem } from '../util/text';
 import { toEpochMs } from '../util/time';
 import { assertTransactionId } from '../producer/transaction-id';
@@ -58,10 +58,6 @@ function assertIdList(ids: readonly string[], field: string): void {
   if (!Array.isArray(ids) || ids.length > 10_000 || ids.some((id) => typeof id !== 'string' || textProblem(id) !== null)) {
     throw new InvalidOptionsError(field, 'must be an array of at most 10 000 ids');
   }
-}
-
-function assertGroupName(group: unknown): asserts group is string {
-  if (!isValidGroupName(group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
 }
 
 /** Operations for operators and tools: topics, group progress and members, message look-ups, DLQ. */

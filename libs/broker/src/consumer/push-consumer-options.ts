@@ -2,7 +2,7 @@ import { boolOption, intOption, limitedOption, OPTION_LIMITS } from '../option-l
 import { hostname } from 'node:os';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
-import { assertUserTopicName, isValidGroupName } from '../topic-name';
+import { assertUserTopicName, assertGroupName } from '../topic-name';
 import { SqlFilter } from '../filter/sql-filter';
 import { toEpochMs } from '../util/time';
 import { parseTagExpression } from './tag-expression';
@@ -97,7 +97,7 @@ export interface ResolvedPushConsumerOptions {
 
 export function resolvePushConsumerOptions(options: PushConsumerOptions): ResolvedPushConsumerOptions {
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
-  if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+  assertGroupName(options.group);
   if (typeof options.handler !== 'function') throw new InvalidOptionsError('handler', 'must be a function');
   const model = options.model ?? 'CLUSTERING';
   if (model !== 'CLUSTERING' && model !== 'BROADCASTING') {

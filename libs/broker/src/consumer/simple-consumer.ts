@@ -12,7 +12,7 @@ import { startOffsets } from '../store/offsets';
 import { queueKey } from '../util/keys';
 import { databaseTimeAgo } from '../store/maintenance';
 import { popMessages, settleReceipt } from '../store/pops';
-import { assertUserTopicName, dlqTopicOf, isValidGroupName, retryTopicOf } from '../topic-name';
+import { assertUserTopicName, dlqTopicOf, assertGroupName, retryTopicOf } from '../topic-name';
 import { guard } from '../errors/store-errors';
 import { textProblem } from '../util/text';
 import { WakeSignal } from '../util/wake-signal';
@@ -42,6 +42,35 @@ export interface ReceiveOptions {
 /** A received message; `receiptHandle` identifies this delivery for `ack` and `changeInvisibleDuration`. */
 export interface ReceivedMessage extends MessageView {
   receiptHandle: string;
+}
+
+interface ResolvedSimpleConsumerOptions {
+  group: string;
+  /** The subscribed topics, then `%RETRY%<group>`: dead letters resent by an operator come back through it. */
+  topics: string[];
+  /** Per topic: `TagA||TagB`, or null for every tag. */
+  tags: (string | null)[];
+  maxReconsumeTimes: number;
+  consumeFromWhere: 'LAST_OFFSET' | 'FIRST_OFFSET';
+}
+
+function resolveSimpleConsumerOptions(options: SimpleConsumerOptions): ResolvedSimpleConsumerOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
+  assertGroupName(options.group);
+  const entries = Object.entries(options.subscriptions ?? {});
+  if (entries.length === 0) throw new InvalidOptionsError('subscriptions', 'must map at least one topic to a tag expression');
+  for (const [topic] of entries) assertUserTopicName(topic);
+  const from = options.consumeFromWhere ?? 'LAST_OFFSET';
+  if (from !== 'LAST_OFFSET' && from !== 'FIRST_OFFSET') {
+    throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");
+  }
+  return {
+    group: options.group,
+    topics: [...entries.map(([topic]) => topic), retryTopicOf(options.group)],
+    tags: [...entries.map(([, expression]) => parseTagExpression(expression)?.join('||') ?? null), null],
+    maxReconsumeTimes: limitedOption(options.maxReconsumeTimes, 'maxReconsumeTimes', OPTION_LIMITS.maxReconsumeTimes),
+    consumeFromWhere: from,
+  };
 }
 
 /**
@@ -74,21 +103,13 @@ export class SimpleConsumer {
     private readonly ctx: BrokerContext,
     options: SimpleConsumerOptions,
   ) {
-    if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
-    if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
-    const entries = Object.entries(options.subscriptions ?? {});
-    if (entries.length === 0) throw new InvalidOptionsError('subscriptions', 'must map at least one topic to a tag expression');
-    for (const [topic] of entries) assertUserTopicName(topic);
-    this.group = options.group;
-    // %RETRY%<group> too: dead letters resent by an operator come back through it
-    this.topics = [...entries.map(([topic]) => topic), retryTopicOf(options.group)];
-    this.tags = [...entries.map(([, expression]) => parseTagExpression(expression)?.join('||') ?? null), null];
-    this.maxReconsumeTimes = limitedOption(options.maxReconsumeTimes, 'maxReconsumeTimes', OPTION_LIMITS.maxReconsumeTimes);
-    const from = options.consumeFromWhere ?? 'LAST_OFFSET';
-    if (from !== 'LAST_OFFSET' && from !== 'FIRST_OFFSET') {
-      throw new InvalidOptionsError('consumeFromWhere', "must be 'LAST_OFFSET' or 'FIRST_OFFSET'");
-    }
-    this.consumeFromWhere = from;
+    ({
+      group: this.group,
+      topics: this.topics,
+      tags: this.tags,
+      maxReconsumeTimes: this.maxReconsumeTimes,
+      consumeFromWhere: this.consumeFromWhere,
+    } = resolveSimpleConsumerOptions(options));
     this.appendedBefore = ctx.appended.snapshot(this.topics);
   }
 

@@ -9,7 +9,7 @@ import { errorText } from '../logger';
 import type { Message, SendReceipt } from '../message';
 import { OutgoingMessage, toOutgoingMessage } from '../message-validation';
 import type { QueuedMessage } from '../store/messages';
-import { isValidGroupName } from '../topic-name';
+import { assertGroupName } from '../topic-name';
 import { QueueSelector } from './queue-selector';
 import { ANY_QUEUE } from './flush-queue-selector';
 
@@ -32,9 +32,7 @@ export class Producer {
     options: ProducerOptions,
   ) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
-    if (!isValidGroupName(options.group)) {
-      throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
-    }
+    assertGroupName(options.group);
     this.group = options.group;
   }
 

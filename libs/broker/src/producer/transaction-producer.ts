@@ -9,7 +9,7 @@ import { TransactionNotFoundError } from '../errors/transaction-not-found.error'
 import type { Message, MessageView, SendReceipt } from '../message';
 import { toOutgoingMessage } from '../message-validation';
 import { HalfToStore, insertHalves, resolveHalves, ResolveResult } from '../store/halves';
-import { isValidGroupName } from '../topic-name';
+import { assertGroupName } from '../topic-name';
 import { GroupCommit } from '../util/group-commit';
 import { QueueSelector } from './queue-selector';
 import { CheckBackLoop } from './check-back-loop';
@@ -60,9 +60,9 @@ export interface PreparedHalf extends HalfReceipt {
   store(): Promise<void>;
 }
 
-function resolveOptions(options: TransactionProducerOptions): ResolvedTransactionProducerOptions {
+function resolveTransactionProducerOptions(options: TransactionProducerOptions): ResolvedTransactionProducerOptions {
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be an object');
-  if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+  assertGroupName(options.group);
   if (typeof options.checker !== 'function') throw new InvalidOptionsError('checker', 'must be a function returning COMMIT, ROLLBACK or UNKNOWN');
   return {
     group: options.group,
@@ -96,7 +96,7 @@ export class TransactionProducer {
     private readonly ctx: BrokerContext,
     options: TransactionProducerOptions,
   ) {
-    this.options = resolveOptions(options);
+    this.options = resolveTransactionProducerOptions(options);
     this.group = this.options.group;
     this.clientId = newClientId();
     const { producerPool: pool, options: brokerOptions } = ctx;

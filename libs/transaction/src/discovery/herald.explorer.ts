@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { InvalidOptionsError } from '@herald/broker';
-import { assertUserTopicName, isValidGroupName } from '@herald/broker/internal';
+import { assertUserTopicName, assertGroupName } from '@herald/broker/internal';
 import type { MessageListenerOptions } from '../decorators/message-listener.decorator';
 import type { TransactionalMessageOptions } from '../decorators/transactional-message.decorator';
 import { InvalidDecoratedMethodError } from '../errors/invalid-decorated-method.error';
@@ -142,7 +142,7 @@ function validateListener(options: MessageListenerOptions, label: string): void 
   try {
     if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', 'must be { topic, group, ... }');
     assertUserTopicName(options.topic);
-    if (!isValidGroupName(options.group)) throw new InvalidOptionsError('group', 'must match ^[A-Za-z0-9_|-]{1,120}$');
+    assertGroupName(options.group);
     if (options.tag !== undefined && options.sql !== undefined) throw new InvalidOptionsError('sql', 'give either tag or sql, not both');
   } catch (error) {
     throw new InvalidDecoratedMethodError(label, error instanceof Error ? error.message : String(error));
