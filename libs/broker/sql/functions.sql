@@ -7,6 +7,9 @@
 -- Retired signatures, still present in schemas migrated by earlier releases.
 DROP FUNCTION IF EXISTS move_due_messages(int);
 DROP FUNCTION IF EXISTS pop_messages(text, text[], text[], int, bigint, int);
+-- resolve_halves gained a result column (a return type CREATE OR REPLACE cannot change);
+-- this file is applied in one transaction, so callers never see it missing.
+DROP FUNCTION IF EXISTS resolve_halves(text[], text, text);
 
 -- The LISTEN/NOTIFY contract, SQL side (the TypeScript side, with the payload decoders, is
 -- src/store/notifications.ts). Channel names and payload formats are written only here.
@@ -387,11 +390,11 @@ $fn$;
 -- 'DONE', 'ALREADY' (same outcome earlier), 'CONFLICT' (the other outcome earlier)
 -- or 'NOT_FOUND', with the msgId and, for an append, queue and offset.
 CREATE OR REPLACE FUNCTION resolve_halves(p_ids text[], p_outcome text, p_by text)
-RETURNS TABLE (transaction_id text, status text, msg_id text, topic text, queue_id int, queue_offset bigint)
+RETURNS TABLE (transaction_id text, status text, msg_id text, topic text, queue_id int, queue_offset bigint, half_age_ms double precision)
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
 #variable_conflict use_column
 DECLARE
-  g_ids text[]; g_msg text[]; g_topic text[]; g_queue int[]; g_delayed boolean[];
+  g_ids text[]; g_msg text[]; g_topic text[]; g_queue int[]; g_delayed boolean[]; g_age double precision[];
   a_ids text[]; a_topic text[]; a_queue int[]; a_msg text[]; a_tag text[]; a_keys jsonb[]; a_group text[];
   a_props jsonb[]; a_body bytea[]; a_born timestamptz[]; a_rc int[]; a_origin text[];
   v_offsets bigint[];
@@ -413,6 +416,7 @@ BEGIN
   SELECT array_agg(g.transaction_id ORDER BY g.created_at), array_agg(g.msg_id ORDER BY g.created_at),
          array_agg(g.topic ORDER BY g.created_at), array_agg(g.queue_id ORDER BY g.created_at),
          array_agg(g.delay_ms > 0 ORDER BY g.created_at),
+         array_agg(extract(epoch FROM clock_timestamp() - g.created_at) * 1000 ORDER BY g.created_at),
          array_agg(g.transaction_id ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
          array_agg(g.topic ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
          array_agg(g.queue_id ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
@@ -426,7 +430,7 @@ BEGIN
          array_agg(0 ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
          array_agg(NULL::text ORDER BY g.created_at) FILTER (WHERE g.delay_ms = 0),
          min(g.delay_ms) FILTER (WHERE g.delay_ms > 0)
-    INTO g_ids, g_msg, g_topic, g_queue, g_delayed,
+    INTO g_ids, g_msg, g_topic, g_queue, g_delayed, g_age,
          a_ids, a_topic, a_queue, a_msg, a_tag, a_keys, a_group, a_props, a_body, a_born, a_rc, a_origin, v_min_delay
   FROM gone g;
 
@@ -449,7 +453,8 @@ BEGIN
          coalesce(g_msg[p.o], t.msg_id), coalesce(g_topic[p.o], t.topic), g_queue[p.o],
          CASE WHEN p.o IS NULL OR p_outcome <> 'COMMIT' THEN NULL
               WHEN g_delayed[p.o] THEN -1::bigint
-              ELSE v_offsets[array_position(a_ids, i.id)] END
+              ELSE v_offsets[array_position(a_ids, i.id)] END,
+         g_age[p.o]
   FROM unnest(p_ids) AS i (id)
   CROSS JOIN LATERAL (SELECT array_position(g_ids, i.id) AS o) p
   LEFT JOIN resolved_transactions t ON t.transaction_id = i.id AND p.o IS NULL;

@@ -6,6 +6,7 @@ import type { GroupCommit, GroupCommitLimits } from './util/group-commit';
 import type { NotificationListener } from './store/notification-listener';
 import type { AppendResult, QueuedMessage } from './store/messages';
 import type { AppendedOffsets } from './producer/appended-offsets';
+import type { MetricsRecorder } from './metrics/metrics-recorder';
 
 /** What the broker's parts share; internal, not exported from the lib. */
 export interface BrokerContext {
@@ -26,6 +27,8 @@ export interface BrokerContext {
   /** Group commit of messages not due yet (delays, retries) into scheduled_messages; the due-message mover takes them from there. */
   readonly delayedWriter: GroupCommit<QueuedMessage, void>;
   readonly channels: Channels;
+  /** What producers, consumers and check-backs record; null when metrics are off. */
+  readonly metrics: MetricsRecorder | null;
   /** Throws IllegalStateError once the broker is closing. */
   assertOpen(operation: string): void;
 }

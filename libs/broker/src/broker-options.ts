@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { BrokerLogger, ConsoleLogger } from './logger';
 import { boolOption, BROKER_SCHEMA_NAME, intOption } from './option-limits';
+import { MetricsOptions, ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/metrics-options';
 
 const DAY = 86_400_000;
 const MiB = 1024 * 1024;
@@ -71,6 +72,11 @@ export interface BrokerOptions {
   runRetention?: boolean;
   /** Where logs go. Default: `key=value` lines on stderr, warnings and errors only. */
   logger?: BrokerLogger;
+  /**
+   * Prometheus metrics (needs the optional peer `prom-client`): `true` or options turn them
+   * on, on prom-client's global registry unless `registry` is given. Default off.
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
 /** The options a broker runs with: what was given, every default applied (see BrokerOptions for each). */
@@ -101,6 +107,8 @@ export interface ResolvedBrokerOptions {
   retentionCheckInterval: number;
   runRetention: boolean;
   logger: BrokerLogger;
+  /** null: metrics off. */
+  metrics: ResolvedMetricsOptions | null;
 }
 
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
@@ -162,5 +170,6 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     retentionCheckInterval: intOption(options.retentionCheckInterval, 'retentionCheckInterval', 60_000, 10, DAY),
     runRetention: boolOption(options.runRetention, 'runRetention', true),
     logger,
+    metrics: resolveMetricsOptions(options.metrics),
   };
 }

@@ -16,6 +16,11 @@ import { RetentionRunner } from './scheduler/retention-runner';
 import { migrate } from './store/migrator';
 import { checkServerSettings } from './store/server-settings';
 import { AppendedOffsets } from './producer/appended-offsets';
+import { BrokerMetrics, instrumentsFor } from './metrics/broker-metrics';
+import type { ResolvedMetricsOptions } from './metrics/metrics-options';
+import type { MetricsRecorder } from './metrics/metrics-recorder';
+import { loadPromClient, PromClient } from './metrics/prom-client';
+import { readBrokerState } from './store/broker-state';
 import { appendMessages, AppendResult, QueuedMessage } from './store/messages';
 import { scheduleMessages } from './store/scheduled';
 import { TopicRoutes } from './topic-routes';
@@ -43,6 +48,12 @@ export interface BackgroundJobs {
 }
 
 const BACKGROUND_JOBS = new WeakMap<Broker, BackgroundJobs>();
+const RECORDERS = new WeakMap<Broker, MetricsRecorder>();
+
+/** What a broker records its metrics with, for Herald's own packages (the Nest inbox); null when metrics are off. */
+export function metricsRecorder(broker: Broker): MetricsRecorder | null {
+  return RECORDERS.get(broker) ?? null;
+}
 
 /** A broker's background jobs, whose `runOnce()` tests drive by hand; not on the public Broker. */
 export function backgroundJobs(broker: Broker): BackgroundJobs {
@@ -65,12 +76,15 @@ export class Broker {
   private closing: Promise<void> | null = null;
   private readonly appendConnection: PipelinedConnection;
 
+  private readonly brokerMetrics: BrokerMetrics | null;
+
   private constructor(
     /** The options in effect (defaults applied); read-only. */
     readonly options: Readonly<ResolvedBrokerOptions>,
     private readonly pools: Pools,
     private readonly listener: NotificationListener,
     channels: Channels,
+    prom: PromClient | null,
   ) {
     const { consumer: pool, producer: producerPool, scheduler: schedulerPool } = pools;
     const routes = new TopicRoutes(pool, options.autoCreateTopics, options.defaultTopicQueues);
@@ -78,6 +92,8 @@ export class Broker {
     this.appendConnection = appendConnection;
     const queueSelector = new FlushQueueSelector();
     const appended = new AppendedOffsets();
+    const metrics = prom !== null && options.metrics !== null ? this.createMetrics(prom, options.metrics, pool) : null;
+    this.brokerMetrics = metrics;
     const limits: GroupCommitLimits<QueuedMessage> = {
       maxItems: options.maxBatchSize,
       maxBytes: options.maxFlushBytes,
@@ -99,6 +115,7 @@ export class Broker {
           queueSelector.assign(batch);
           const results = await appendMessages(appendConnection, batch);
           appended.record(batch, results);
+          metrics?.appended(batch);
           return results;
         },
         limits,
@@ -107,9 +124,11 @@ export class Broker {
       appended,
       delayedWriter: new GroupCommit<QueuedMessage, void>(async (batch) => {
         await scheduleMessages(producerPool, batch);
+        metrics?.scheduled(batch);
         return batch.map(() => undefined);
       }, limits),
       channels,
+      metrics,
       assertOpen: (operation) => {
         if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
       },
@@ -118,6 +137,7 @@ export class Broker {
     this.dueMessageMover = new DueMessageMover(this.ctx);
     this.retention = new RetentionRunner(this.ctx);
     BACKGROUND_JOBS.set(this, { dueMessageMover: this.dueMessageMover, retention: this.retention });
+    if (metrics !== null) RECORDERS.set(this, metrics);
   }
 
   /**
@@ -126,6 +146,7 @@ export class Broker {
    */
   static async connect(options: BrokerOptions): Promise<Broker> {
     const resolved = resolveBrokerOptions(options);
+    const prom = resolved.metrics !== null ? loadPromClient() : null;
     const pool = (role: ConnectionRole, max: number): Pool => {
       const created = new Pool({ ...connectionConfig(resolved, role), max });
       created.on('error', (error) => resolved.logger.log('warn', 'idle broker connection failed', { role, error: errorText(error) }));
@@ -152,11 +173,24 @@ export class Broker {
     } finally {
       await migration.end();
     }
-    const broker = new Broker(resolved, pools, listener, channels);
+    const broker = new Broker(resolved, pools, listener, channels, prom);
     trackResource(broker, `Broker(schema=${resolved.schema})`);
     if (resolved.runScheduler) broker.dueMessageMover.start();
     if (resolved.runRetention) broker.retention.start();
     return broker;
+  }
+
+  /**
+   * The Prometheus text exposition of the metrics registry this broker records on (with
+   * everything else registered there), for a `GET /metrics` handler; `metricsContentType`
+   * is its Content-Type. Throws IllegalStateError when the broker was connected without `metrics`.
+   */
+  async metrics(): Promise<string> {
+    return this.metricsOrThrow().registry.metrics();
+  }
+
+  get metricsContentType(): string {
+    return this.metricsOrThrow().registry.contentType;
   }
 
   producer(options: ProducerOptions): Producer {
@@ -196,10 +230,31 @@ export class Broker {
       await this.dueMessageMover.stop();
       await this.retention.stop();
       await this.appendConnection.close();
+      this.brokerMetrics?.close();
       await this.listener.close();
       await Promise.all([this.pools.consumer, this.pools.producer, this.pools.scheduler].map((pool) => pool.end()));
       untrackResource(this);
     })();
     return this.closing;
+  }
+
+  private metricsOrThrow(): BrokerMetrics {
+    if (this.brokerMetrics === null) throw new IllegalStateError('broker', 'connected without metrics', 'read metrics');
+    return this.brokerMetrics;
+  }
+
+  private createMetrics(prom: PromClient, options: ResolvedMetricsOptions, pool: Pool): BrokerMetrics {
+    const { instruments, registry } = instrumentsFor(prom, options);
+    const metrics = new BrokerMetrics(
+      instruments,
+      registry,
+      { mode: options.brokerState, cacheTtl: options.stateCacheTtl, timeout: options.stateTimeout },
+      () => readBrokerState(pool),
+      () => this.listener.holdLock(`herald.metrics.${this.options.schema}`),
+      () => [...this.consumers].flatMap((consumer) => consumer.inflight()),
+      (error) => this.options.logger.log('warn', 'broker-state metrics not read; the last reading stays', { error: errorText(error) }),
+    );
+    this.listener.onConnectionEvent = (event) => metrics.connectionEvent(event);
+    return metrics;
   }
 }

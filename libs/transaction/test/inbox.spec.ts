@@ -1,6 +1,7 @@
 import { ConsoleLogger, Injectable, Logger, LoggerService } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
 import { Repository } from 'typeorm';
 import { MessageListener } from '@herald/transaction';
 import type { MessageContext } from '@herald/transaction';
@@ -54,6 +55,7 @@ describe('@MessageListener inbox', () => {
     await admin.resetOffset('inventory', 'orders', 0);
     const rewound = await admin.groupProgress('inventory');
     expect(rewound.some((q) => q.lag > 0)).toBe(true);
+    const registry = new Registry();
     env.track(
       await startService({
         name: 'inventory-service',
@@ -61,10 +63,13 @@ describe('@MessageListener inbox', () => {
         brokerUrl: env.urls.broker,
         entities: [ReservationRow],
         providers: [InventoryHandlers],
+        herald: { broker: { metrics: { registry, brokerState: false } } },
       }),
     );
     await env.drained('inventory');
     expect(await env.query('inventory', 'SELECT applied FROM reservations WHERE "orderId" = $1', [id])).toEqual([{ applied: 1 }]);
+    // the skipped redelivery shows in the module's broker metrics
+    expect(await registry.metrics()).toMatch(/^herald_inbox_duplicates_total\{consumer_group="inventory"\} [1-9]/m);
     expect(await env.query('inventory', "SELECT 1 FROM herald_local.inbox WHERE consumer_group = 'inventory'")).toHaveLength(1);
   });
 

@@ -161,6 +161,13 @@ export class MessageDispatcher {
 
   private async consume(queue: ProcessQueue, row: StoredMessage): Promise<void> {
     const message = toMessageView(row);
+    const metrics = this.ctx.metrics;
+    metrics?.delivered(
+      this.settings.group,
+      { topic: message.topic, storedAt: message.storedAt, reconsumeTimes: message.reconsumeTimes, bytes: message.body.length },
+      true,
+    );
+    const startedAt = metrics !== null ? performance.now() : 0;
     let retry: boolean;
     try {
       const outcome = this.settings.handler(message);
@@ -186,9 +193,11 @@ export class MessageDispatcher {
         error: errorText(error),
       });
     }
+    metrics?.processed(this.settings.group, message.topic, startedAt, !retry);
     if (retry) {
       const action = this.settings.strategy.onFailure(row);
       if (action.kind === 'retry-in-place') {
+        metrics?.retried(this.settings.group, message.topic);
         this.retryInPlace(queue, { ...row, reconsumeTimes: row.reconsumeTimes + 1 }, action);
         return;
       }
@@ -226,7 +235,9 @@ export class MessageDispatcher {
     for (;;) {
       try {
         const where = deadLetterOnly ? await this.retrySender.deadLetter(row) : await this.retrySender.sendBack(row);
+        if (where === 'RETRY') this.ctx.metrics?.retried(this.settings.group, row.originTopic ?? row.topic);
         if (where === 'DLQ') {
+          this.ctx.metrics?.deadLettered(this.settings.group, row.originTopic ?? row.topic);
           this.ctx.options.logger.log('warn', 'message moved to the dead-letter queue', {
             group: this.settings.group,
             topic: row.originTopic ?? row.topic,

@@ -111,6 +111,13 @@ export class PushConsumer {
     );
   }
 
+  /** @internal for the in-flight gauge: messages pulled and not finished, per topic. */
+  inflight(): { group: string; topic: string; count: number }[] {
+    const byTopic = new Map<string, number>();
+    for (const queue of this.queues.values()) byTopic.set(queue.topic, (byTopic.get(queue.topic) ?? 0) + queue.outstanding);
+    return [...byTopic].map(([topic, count]) => ({ group: this.group, topic, count }));
+  }
+
   get isRunning(): boolean {
     return this.state === 'running';
   }

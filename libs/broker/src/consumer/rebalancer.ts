@@ -154,7 +154,10 @@ export class Rebalancer {
       adopted,
       consumeTimestamp === null ? null : { at: consumeTimestamp },
     );
-    if (this.hooks.active()) this.hooks.adopt(offsets, broadcasting ? Number.POSITIVE_INFINITY : claimSentAt + this.clientLease());
+    if (this.hooks.active()) {
+      this.hooks.adopt(offsets, broadcasting ? Number.POSITIVE_INFINITY : claimSentAt + this.clientLease());
+      this.ctx.metrics?.rebalanced(this.group);
+    }
   }
 
   /** Half the server's lease, counted from when the request was sent: it ends before anyone else can claim. */

@@ -1,7 +1,7 @@
 import type { BrokerContext } from '../broker-context';
 import { decodeHalfDue } from '../store/notifications';
 import { errorText } from '../logger';
-import { within } from '../util/timeout';
+import { TIMED_OUT, within } from '../util/timeout';
 import { toMessageView } from '../stored-message';
 import { ClaimedHalf, claimDueHalves, nextHalfDue, recordInconclusiveChecks, ResolveResult } from '../store/halves';
 import { leaveProducerGroup, producerHeartbeat } from '../store/membership';
@@ -122,8 +122,11 @@ export class CheckBackLoop {
         Promise.resolve(this.options.checker({ ...toMessageView(half), transactionId: half.transactionId })),
         this.options.checkTimeout,
       );
-      return answer === 'COMMIT' || answer === 'ROLLBACK' ? answer : 'UNKNOWN';
+      const outcome = answer === 'COMMIT' || answer === 'ROLLBACK' ? answer : 'UNKNOWN';
+      this.ctx.metrics?.checkedBack(this.options.group, answer === TIMED_OUT ? 'timeout' : outcome);
+      return outcome;
     } catch (error) {
+      this.ctx.metrics?.checkedBack(this.options.group, 'error');
       this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', {
         group: this.options.group,
         transactionId: half.transactionId,

@@ -59,7 +59,17 @@ export class Producer {
       const size = outgoing.reduce((n, m) => n + m.bytes, 0);
       if (size > this.ctx.options.maxBatchBytes) throw new BatchTooLargeError(topic, size, this.ctx.options.maxBatchBytes);
     }
-    return this.append(topic, outgoing);
+    const metrics = this.ctx.metrics;
+    if (metrics === null) return this.append(topic, outgoing);
+    const startedAt = performance.now();
+    try {
+      const receipts = await this.append(topic, outgoing);
+      metrics.sent(topic, startedAt, true);
+      return receipts;
+    } catch (error) {
+      metrics.sent(topic, startedAt, false);
+      throw error;
+    }
   }
 
   /**

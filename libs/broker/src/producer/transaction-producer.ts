@@ -106,7 +106,14 @@ export class TransactionProducer {
     }, ctx.sendLimits);
     const idLimits = { ...ctx.sendLimits, maxBytes: Number.POSITIVE_INFINITY, sizeOf: () => 0, lanesOf: undefined };
     const resolver = (outcome: 'COMMIT' | 'ROLLBACK') =>
-      new GroupCommit<string, ResolveResult>((ids) => resolveHalves(pool, ids, outcome, this.clientId), { ...idLimits, maxItems: brokerOptions.maxBatchSize });
+      new GroupCommit<string, ResolveResult>(
+        async (ids) => {
+          const results = await resolveHalves(pool, ids, outcome, this.clientId);
+          ctx.metrics?.resolved(this.group, outcome, results);
+          return results;
+        },
+        { ...idLimits, maxItems: brokerOptions.maxBatchSize },
+      );
     this.resolutions = { COMMIT: resolver('COMMIT'), ROLLBACK: resolver('ROLLBACK') };
   }
 

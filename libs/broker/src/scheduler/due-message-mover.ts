@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { BrokerContext } from '../broker-context';
 import { decodeScheduled } from '../store/notifications';
 import { errorText } from '../logger';
@@ -58,9 +59,28 @@ export class DueMessageMover {
   /**
    * A batch; if it fails, the oldest due message alone; if that fails too, it is
    * put back by a minute (logged) so one bad row cannot stop every delay and retry.
+   * All three on one connection: a failed statement's backend sends the error before it
+   * releases the row locks, so a deferral on another connection could SKIP LOCKED past the
+   * failing row and defer a good one instead (seen under CI load).
    */
   private async moveBatch(): Promise<{ moved: number; nextDueInMs: number | null; full: boolean }> {
-    const db = this.ctx.schedulerPool;
+    const db = await this.ctx.schedulerPool.connect();
+    // a checked-out client is not the pool's to watch: a connection killed between the
+    // statements would otherwise be an unhandled 'error' event; it is destroyed on release
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost = error;
+    };
+    db.on('error', onError);
+    try {
+      return await this.moveBatchOn(db);
+    } finally {
+      db.off('error', onError);
+      db.release(lost);
+    }
+  }
+
+  private async moveBatchOn(db: PoolClient): Promise<{ moved: number; nextDueInMs: number | null; full: boolean }> {
     const budget = this.ctx.options.maxFlushBytes;
     try {
       const pass = await moveDueMessages(db, BATCH, budget);

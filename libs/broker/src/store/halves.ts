@@ -53,6 +53,8 @@ export interface ResolveResult {
   topic: string | null;
   queueId: number | null;
   queueOffset: number | null;
+  /** Milliseconds the half waited before this resolution (DONE only). */
+  halfAgeMs: number | null;
 }
 
 /** Commits or rolls back halves in one broker transaction (one round trip for many ids). */
@@ -64,9 +66,10 @@ export async function resolveHalves(db: Db, ids: readonly string[], outcome: 'CO
     topic: string | null;
     queue_id: number | null;
     queue_offset: string | null;
+    half_age_ms: number | null;
   }>({
     name: 'herald_resolve_halves',
-    text: 'SELECT transaction_id, status, msg_id, topic, queue_id, queue_offset FROM resolve_halves($1::text[], $2, $3)',
+    text: 'SELECT transaction_id, status, msg_id, topic, queue_id, queue_offset, half_age_ms FROM resolve_halves($1::text[], $2, $3)',
     values: [ids, outcome, by],
   });
   return rows.map((row) => ({
@@ -76,6 +79,7 @@ export async function resolveHalves(db: Db, ids: readonly string[], outcome: 'CO
     topic: row.topic,
     queueId: row.queue_id,
     queueOffset: row.queue_offset === null ? null : Number(row.queue_offset),
+    halfAgeMs: row.half_age_ms,
   }));
 }
 

@@ -19,6 +19,10 @@ export class NotificationListener {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private connecting: Promise<void> | null = null;
+  /** Advisory locks this session holds; a new session (after a reconnect) holds none. */
+  private readonly locks = new WeakMap<Client, Set<string>>();
+  /** Told when the connection is lost and when it is back (for metrics). */
+  onConnectionEvent: ((event: 'lost' | 'reconnected') => void) | null = null;
 
   constructor(
     private readonly config: ClientConfig,
@@ -43,6 +47,25 @@ export class NotificationListener {
     }
     set.add(handler);
     return () => set.delete(handler);
+  }
+
+  /**
+   * Holds `key` as a session advisory lock on this connection when it is free: true while
+   * held. The lock goes with the session (a crash or reconnect releases it), so another
+   * instance's next call takes it over.
+   */
+  async holdLock(key: string): Promise<boolean> {
+    const client = this.client;
+    if (!client) return false;
+    const held = this.locks.get(client) ?? new Set<string>();
+    if (held.has(key)) return true;
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+    if (rows[0]?.ok === true && this.client === client) {
+      held.add(key);
+      this.locks.set(client, held);
+      return true;
+    }
+    return false;
   }
 
   async close(): Promise<void> {
@@ -86,6 +109,7 @@ export class NotificationListener {
   private dropClient(): void {
     const client = this.client;
     this.client = null;
+    if (client) this.onConnectionEvent?.('lost');
     client?.end().catch(() => undefined);
     this.scheduleReconnect();
   }
@@ -98,6 +122,7 @@ export class NotificationListener {
       this.reconnectTimer = null;
       this.connect().then(
         () => {
+          this.onConnectionEvent?.('reconnected');
           for (const set of this.handlers.values()) for (const handler of set) handler(RECONNECTED);
         },
         (error: unknown) => {

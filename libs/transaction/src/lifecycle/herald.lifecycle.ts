@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PushConsumer } from '@herald/broker';
+import { metricsRecorder } from '@herald/broker/internal';
 import { DiscoveredListener, HeraldExplorer } from '../discovery/herald.explorer';
 import { HERALD_OPTIONS } from '../herald.constants';
 import type { ResolvedHeraldOptions } from '../herald-module-options';
@@ -72,7 +73,7 @@ export class HeraldLifecycle implements OnModuleInit, OnApplicationBootstrap, Be
     this.retention.start(() => this.runtime.broker, this.options.retentionCheckInterval);
     if (!this.options.startListeners) return;
     for (const listener of this.listeners) {
-      const consumer = broker.pushConsumer(listenerConsumerOptions(listener, this.inboxHandlers.create(listener), this.options));
+      const consumer = broker.pushConsumer(listenerConsumerOptions(listener, this.inboxHandlers.create(listener, metricsRecorder(broker)), this.options));
       this.consumers.push(consumer);
       await consumer.start();
       this.logger.log('info', 'listener started', { handler: listener.label, topic: listener.options.topic, group: listener.options.group });

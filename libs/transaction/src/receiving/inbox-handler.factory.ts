@@ -4,6 +4,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import type { MessageHandler } from '@herald/broker';
 import { broadcastMemberKey, errorText } from '@herald/broker/internal';
+import type { MetricsRecorder } from '@herald/broker/internal';
 import type { DiscoveredListener } from '../discovery/herald.explorer';
 import { HERALD_TRANSACTION_HOST } from '../herald.constants';
 import { NestBrokerLogger } from '../nest-broker-logger';
@@ -24,7 +25,8 @@ export class InboxHandlerFactory {
     private readonly logger: NestBrokerLogger,
   ) {}
 
-  create(listener: DiscoveredListener): MessageHandler {
+  /** `metrics`: the broker's recorder (null when its metrics are off), for skipped duplicates. */
+  create(listener: DiscoveredListener, metrics: MetricsRecorder | null): MessageHandler {
     const { group, model } = listener.options;
     // broadcast: every instance applies the message, so each keeps its own inbox entries,
     // under the key its consumer keeps its offsets under
@@ -36,6 +38,7 @@ export class InboxHandlerFactory {
           this.txHost.withTransaction(async () => {
             const claim = await this.store.claimInbox(this.txHost.tx, inboxGroup, view.msgId, view.topic, view.storedAt);
             if (claim === 'DUPLICATE') {
+              metrics?.inboxDuplicate(group);
               this.logger.log('info', 'duplicate delivery skipped', fields);
               return;
             }

@@ -1,0 +1,24 @@
+/**
+ * What the broker's parts record, as they see it. BrokerMetrics implements it on prom-client;
+ * this interface keeps prom-client (an optional peer) out of every type but that class's.
+ */
+export type CheckBackOutcome = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN' | 'error' | 'timeout';
+
+export interface MetricsRecorder {
+  /** A group commit stored `batch` in its queues. */
+  appended(batch: readonly { topic: string; messageGroup: string | null; bytes: number }[]): void;
+  /** Delayed messages (and retries) went to the schedule. */
+  scheduled(batch: readonly { topic: string; messageGroup: string | null; bytes: number; reconsumeTimes: number }[]): void;
+  /** A send call ended; `startedAt` is a performance.now() reading. */
+  sent(topic: string, startedAt: number, ok: boolean): void;
+  resolved(producerGroup: string, outcome: 'COMMIT' | 'ROLLBACK', results: readonly { status: string; topic: string | null; halfAgeMs: number | null }[]): void;
+  /** A message is handed to a consumer; `awaited`: it waited in this process for a handler. */
+  delivered(group: string, message: { topic: string; storedAt: Date; reconsumeTimes: number; bytes: number }, awaited: boolean): void;
+  processed(group: string, topic: string, startedAt: number, ok: boolean): void;
+  retried(group: string, topic: string): void;
+  deadLettered(group: string, topic: string): void;
+  checkedBack(producerGroup: string, outcome: CheckBackOutcome): void;
+  rebalanced(group: string): void;
+  connectionEvent(event: 'lost' | 'reconnected'): void;
+  inboxDuplicate(group: string): void;
+}
