@@ -22,6 +22,8 @@ import type { QueueSystem } from './systems/system';
 
 const SYSTEMS: Record<string, { database: string; open: (url: string) => Promise<QueueSystem> }> = {
   herald: { database: 'bench_herald', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_local')) },
+  // not in the default run: `--only herald,herald-metrics` measures what metrics cost, interleaved
+  'herald-metrics': { database: 'bench_herald_metrics', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_metrics_local'), true) },
   'pg-boss': { database: 'bench_pgboss', open: (url) => PgBossSystem.open(url) },
   'graphile-worker': { database: 'bench_graphile', open: (url) => GraphileWorkerSystem.open(url) },
 };
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     },
   });
   const quick = values.quick ?? false;
-  const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SYSTEMS);
+  const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SYSTEMS).filter((name) => name !== 'herald-metrics');
   const unknown = names.filter((name) => !SYSTEMS[name]);
   if (unknown.length > 0) throw new Error(`--only: unknown system(s) ${unknown.join(', ')}; choose from ${Object.keys(SYSTEMS).join(', ')}`);
   const chosen = new Set(values.scenarios ? values.scenarios.split(',').map((s) => s.trim()) : SCENARIOS);
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
       const { database, open } = SYSTEMS[name];
       await recreateDatabase(postgres.url, database);
       if (name === 'herald') await recreateDatabase(postgres.url, 'bench_herald_local');
+      if (name === 'herald-metrics') await recreateDatabase(postgres.url, 'bench_herald_metrics_local');
       systems.push(await open(databaseUrl(postgres.url, database)));
     }
     let run = 0;

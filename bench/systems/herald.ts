@@ -1,12 +1,13 @@
 import { Pool } from 'pg';
+import { Registry } from 'prom-client';
 import { Broker, ConsoleLogger, Producer, PushConsumer, TransactionProducer } from '@herald/broker';
 import { DECORATED_TOPIC, openDecoratedPath } from './herald-nest';
 import { BenchMessage, BrokerDatabase, encode, QueueSystem } from './system';
 
 /** Herald: group-committed sends, one push consumer (32 handlers, 256-message pulls). */
 export class HeraldSystem implements QueueSystem {
-  readonly name = 'Herald';
-  readonly settings = 'topic with 8 queues; producer.send / sendBatch; pushConsumer concurrency 32, pullBatchSize 256';
+  readonly name: string;
+  readonly settings: string;
   private topic = '';
   private producer!: Producer;
   private consumer: PushConsumer | null = null;
@@ -18,16 +19,32 @@ export class HeraldSystem implements QueueSystem {
     /** The "service's own database" of the transactional scenario: a separate database. */
     private readonly local: Pool,
     private readonly decorated: { send: (m: BenchMessage) => Promise<void>; close: () => Promise<void> },
+    /** With metrics on: the scraper reading them every second, as Prometheus would. */
+    private readonly scraper: NodeJS.Timeout | null,
   ) {
     this.tx = broker.transactionProducer({ group: 'bench-tx', checker: () => 'UNKNOWN' });
+    this.name = scraper !== null ? 'Herald, metrics' : 'Herald';
+    this.settings =
+      'topic with 8 queues; producer.send / sendBatch; pushConsumer concurrency 32, pullBatchSize 256' +
+      (scraper !== null ? '; metrics on (own registry, broker state exported), broker.metrics() scraped every second' : '');
   }
 
-  static async open(url: string, localUrl: string): Promise<HeraldSystem> {
-    const broker = await Broker.connect({ connectionString: url, poolSize: 20, logger: new ConsoleLogger('error') });
+  static async open(url: string, localUrl: string, withMetrics = false): Promise<HeraldSystem> {
+    const broker = await Broker.connect({
+      connectionString: url,
+      poolSize: 20,
+      logger: new ConsoleLogger('error'),
+      ...(withMetrics ? { metrics: { registry: new Registry(), brokerState: true } } : {}),
+    });
+    const scraper = withMetrics
+      ? setInterval(() => {
+          broker.metrics().catch(() => undefined);
+        }, 1_000)
+      : null;
     const local = new Pool({ connectionString: localUrl, max: 32 });
     local.on('error', () => undefined);
     await local.query('CREATE TABLE IF NOT EXISTS orders (transaction_id text PRIMARY KEY, seq int NOT NULL)');
-    return new HeraldSystem({ url, schema: broker.options.schema }, broker, local, await openDecoratedPath(url, localUrl));
+    return new HeraldSystem({ url, schema: broker.options.schema }, broker, local, await openDecoratedPath(url, localUrl), scraper);
   }
 
   /** sendHalf, then a local transaction that records the order, then commit. */
@@ -85,6 +102,7 @@ export class HeraldSystem implements QueueSystem {
   }
 
   async close(): Promise<void> {
+    if (this.scraper !== null) clearInterval(this.scraper);
     await this.decorated.close();
     await this.broker.admin.deleteTopic(DECORATED_TOPIC).catch(() => false);
     await this.broker.close();

@@ -204,6 +204,14 @@ export function instrumentsFor(prom: typeof Prom, options: ResolvedMetricsOption
   return { instruments, registry };
 }
 
+interface ConsumerBundle {
+  firstOut: { messages: { inc(n?: number): void }; bytes: { inc(n?: number): void } };
+  retryOut: { messages: { inc(n?: number): void }; bytes: { inc(n?: number): void } };
+  await: { observe(value: number): void };
+  success: { observe(value: number): void };
+  failure: { observe(value: number): void };
+}
+
 /** Times a broker-state reading may take and be reused (see MetricsOptions). */
 interface StateReadingOptions {
   mode: 'auto' | boolean;
@@ -219,6 +227,7 @@ interface StateReadingOptions {
 export class BrokerMetrics implements MetricsRecorder {
   private readonly children = new Map<string, { inc(n?: number): void }>();
   private readonly histograms = new Map<string, { observe(value: number): void }>();
+  private readonly consumers = new Map<string, ConsumerBundle>();
   private reading: { at: number; state: Promise<BrokerState | null> } | null = null;
   private lastState: BrokerState | null = null;
   private readonly detach: () => void;
@@ -283,26 +292,39 @@ export class BrokerMetrics implements MetricsRecorder {
 
   /** A push handler is about to run `message` (or a simple consumer received it). */
   delivered(group: string, message: { topic: string; storedAt: Date; reconsumeTimes: number; bytes: number }, awaited: boolean): void {
-    const topic = topicLabel(message.topic);
-    const retry = String(message.reconsumeTimes > 0);
-    const labels = { topic, consumer_group: group, is_retry: retry };
-    const key = `${topic}\u0000${group}\u0000${retry}`;
-    this.counter(this.instruments.messagesOut, `out\u0000${key}`, labels).inc();
-    this.counter(this.instruments.bytesOut, `outb\u0000${key}`, labels).inc(message.bytes);
-    if (awaited) {
-      this.histogram(this.instruments.awaitTime, `await\u0000${topic}\u0000${group}`, { topic, consumer_group: group }).observe(
-        Math.max(0, Date.now() - message.storedAt.getTime()),
-      );
-    }
+    const bundle = this.consumerBundle(group, message.topic);
+    const out = message.reconsumeTimes > 0 ? bundle.retryOut : bundle.firstOut;
+    out.messages.inc();
+    out.bytes.inc(message.bytes);
+    if (awaited) bundle.await.observe(Math.max(0, Date.now() - message.storedAt.getTime()));
   }
 
   processed(group: string, topic: string, startedAt: number, ok: boolean): void {
-    const label = topicLabel(topic);
-    this.histogram(this.instruments.processTime, `process\u0000${label}\u0000${group}\u0000${ok}`, {
-      topic: label,
-      consumer_group: group,
-      invocation_status: ok ? 'success' : 'failure',
-    }).observe(performance.now() - startedAt);
+    const bundle = this.consumerBundle(group, topic);
+    (ok ? bundle.success : bundle.failure).observe(performance.now() - startedAt);
+  }
+
+  /** The children a consumer touches per message, resolved once per group and topic: one map look-up per message. */
+  private consumerBundle(group: string, topic: string): ConsumerBundle {
+    const key = `${group}\u0000${topic}`;
+    let bundle = this.consumers.get(key);
+    if (!bundle) {
+      const label = topicLabel(topic);
+      const { messagesOut, bytesOut, awaitTime, processTime } = this.instruments;
+      const out = (retry: boolean) => {
+        const labels = { topic: label, consumer_group: group, is_retry: String(retry) };
+        return { messages: messagesOut.labels(labels), bytes: bytesOut.labels(labels) };
+      };
+      bundle = {
+        firstOut: out(false),
+        retryOut: out(true),
+        await: awaitTime.labels({ topic: label, consumer_group: group }),
+        success: processTime.labels({ topic: label, consumer_group: group, invocation_status: 'success' }),
+        failure: processTime.labels({ topic: label, consumer_group: group, invocation_status: 'failure' }),
+      };
+      this.consumers.set(key, bundle);
+    }
+    return bundle;
   }
 
   retried(group: string, topic: string): void {
