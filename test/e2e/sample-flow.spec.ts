@@ -40,6 +40,24 @@ describe('the sample end to end (child processes, four databases)', () => {
       expect(report.orders).toBe(259);
       expect(report.cancelled).toBe(1);
       expect(report.shipped).toBe(258);
+
+      // GET /metrics of each service (@willsoto/nestjs-prometheus with Herald's broker metrics on the same registry)
+      const scrape = async (name: 'order' | 'inventory' | 'logistics'): Promise<string> => {
+        const response = await fetch(`${ctx.cluster.services[name].url}/metrics`);
+        expect(response.status).toBe(200);
+        return response.text();
+      };
+      const texts = { order: await scrape('order'), inventory: await scrape('inventory'), logistics: await scrape('logistics') };
+      // the order service's transactional messages, counted when committed (its instance since the last restart)
+      expect(texts.order).toMatch(new RegExp(`^herald_messages_in_total\\{topic="${ORDER_EVENTS}",message_type="transaction"\\} [1-9]`, 'm'));
+      expect(texts.inventory).toMatch(/^herald_messages_out_total\{topic="[^"]+",consumer_group="inventory",is_retry="false"\} [1-9]/m);
+      expect(texts.order).toMatch(/^process_cpu_user_seconds_total /m);
+      // three processes, one broker: the broker-state gauges come from exactly one of them, every scrape
+      for (let round = 0; round < 2; round += 1) {
+        const current = round === 0 ? texts : { order: await scrape('order'), inventory: await scrape('inventory'), logistics: await scrape('logistics') };
+        const exporters = Object.entries(current).filter(([, text]) => /^herald_consumer_lag_messages\{/m.test(text));
+        expect(exporters).toHaveLength(1);
+      }
     } catch (error) {
       throw new Error(`${String(error)}\ndemo output:\n${ctx.output.join('\n')}`, { cause: error });
     } finally {

@@ -58,6 +58,12 @@ async function main(): Promise<number> {
         `  try: curl -s -X POST ${cluster.order.url}/orders -H 'content-type: application/json' -d '{"customerId":"me","items":[{"sku":"apple","qty":1}]}'`,
       );
       console.log(`  admin: curl -s -X POST ${cluster.inventory.url}/admin/reconcile -H 'authorization: Bearer ${cluster.adminToken}'`);
+      console.log(
+        `  metrics (Prometheus text): ${Object.values(cluster.services)
+          .map((service) => `${service.url}/metrics`)
+          .join('  ')}`,
+      );
+      console.log('  dashboard and alert rules: observability/herald-dashboard.json, observability/herald-alerts.yml');
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     }
   } finally {

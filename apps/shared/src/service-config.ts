@@ -119,5 +119,7 @@ export function brokerOptions(config: ServiceConfig): BrokerOptions {
     connectionString: config.brokerUrl,
     delayLevels: DEFAULT_DELAY_LEVELS.map((ms) => Math.max(1, Math.round(ms * config.delayScale))),
     pollInterval: 1_000,
+    // on prom-client's global registry, served at GET /metrics; one service exports broker state
+    metrics: true,
   };
 }

@@ -1,5 +1,6 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { MigrationInterface } from 'typeorm';
 import { HeraldModule } from '@herald/transaction';
@@ -9,7 +10,8 @@ import { brokerOptions, ServiceConfig } from './service-config';
 
 /**
  * What every sample service imports: its own database (entities, migrations run at start),
- * faults, the admin token (when set), terminus, and Herald with the service's producer group. The crash-after-local-commit
+ * faults, the admin token (when set), terminus, `GET /metrics` (@willsoto/nestjs-prometheus on prom-client's
+ * global registry, where Herald's broker metrics register too), and Herald with the service's producer group. The crash-after-local-commit
  * fault is wired in every service, so `crashAfterLocalCommit` means the same everywhere.
  */
 export function serviceImports(
@@ -30,6 +32,7 @@ export function serviceImports(
     FaultsModule.register(config),
     ...(config.adminToken !== null ? [AdminTokenModule.register(config.adminToken)] : []),
     TerminusModule,
+    PrometheusModule.register({ path: '/metrics' }),
     HeraldModule.forRootAsync({
       inject: [Faults],
       useFactory: (faults: Faults) => ({
