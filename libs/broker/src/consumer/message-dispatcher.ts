@@ -162,12 +162,9 @@ export class MessageDispatcher {
   private async consume(queue: ProcessQueue, row: StoredMessage): Promise<void> {
     const message = toMessageView(row);
     const metrics = this.ctx.metrics;
-    metrics?.delivered(
-      this.settings.group,
-      { topic: message.topic, storedAt: message.storedAt, reconsumeTimes: message.reconsumeTimes, bytes: message.body.length },
-      true,
-    );
-    const startedAt = metrics !== null ? performance.now() : 0;
+    const recorder = metrics?.consumer(this.settings.group, message.topic) ?? null;
+    recorder?.delivered(message, true);
+    const startedAt = recorder !== null ? performance.now() : 0;
     let retry: boolean;
     try {
       const outcome = this.settings.handler(message);
@@ -193,7 +190,7 @@ export class MessageDispatcher {
         error: errorText(error),
       });
     }
-    metrics?.processed(this.settings.group, message.topic, startedAt, !retry);
+    recorder?.processed(startedAt, !retry);
     if (retry) {
       const action = this.settings.strategy.onFailure(row);
       if (action.kind === 'retry-in-place') {

@@ -159,11 +159,7 @@ export class SimpleConsumer {
         if (rows.length > 0 || left <= 0 || this.closed) {
           return rows.map(({ message: stored, receipt }) => {
             const message = { ...toMessageView(stored), receiptHandle: receipt };
-            this.ctx.metrics?.delivered(
-              this.group,
-              { topic: message.topic, storedAt: message.storedAt, reconsumeTimes: message.reconsumeTimes, bytes: message.body.length },
-              false,
-            );
+            this.ctx.metrics?.consumer(this.group, message.topic).delivered(message, false);
             this.storedTopic.set(message, stored.topic);
             return message;
           });

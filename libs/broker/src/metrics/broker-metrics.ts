@@ -1,9 +1,10 @@
 import type * as Prom from 'prom-client';
 import { TIMED_OUT, within } from '../util/timeout';
+import { FastCounter, FastHistogram } from './fast-metrics';
 import { DLQ_PREFIX, RETRY_PREFIX } from '../topic-name';
 import type { BrokerState } from '../store/broker-state';
 import type { ResolvedMetricsOptions } from './metrics-options';
-import type { CheckBackOutcome, MetricsRecorder } from './metrics-recorder';
+import type { CheckBackOutcome, ConsumerRecorder, MetricsRecorder } from './metrics-recorder';
 
 /** `%RETRY%<group>` and `%DLQ%<group>` fold into one topic label each: a group never makes a label value. */
 export function topicLabel(topic: string): string {
@@ -37,30 +38,30 @@ const FINISH_BUCKETS = [5, 60, 600, 3600, 43200, 86400];
  * id is ever a label.
  */
 export class HeraldInstruments {
-  readonly messagesIn: Prom.Counter<'topic' | 'message_type'>;
-  readonly bytesIn: Prom.Counter<'topic' | 'message_type'>;
-  readonly messagesOut: Prom.Counter<'topic' | 'consumer_group' | 'is_retry'>;
-  readonly bytesOut: Prom.Counter<'topic' | 'consumer_group' | 'is_retry'>;
-  readonly sendToDlq: Prom.Counter<'topic' | 'consumer_group'>;
-  readonly commits: Prom.Counter<'topic' | 'producer_group'>;
-  readonly rollbacks: Prom.Counter<'topic' | 'producer_group'>;
-  readonly retries: Prom.Counter<'topic' | 'consumer_group'>;
-  readonly checkBacks: Prom.Counter<'producer_group' | 'outcome'>;
-  readonly rebalances: Prom.Counter<'consumer_group'>;
-  readonly connectionEvents: Prom.Counter<'event'>;
-  readonly inboxDuplicates: Prom.Counter<'consumer_group'>;
-  readonly sendCostTime: Prom.Histogram<'topic' | 'invocation_status'>;
-  readonly processTime: Prom.Histogram<'topic' | 'consumer_group' | 'invocation_status'>;
-  readonly awaitTime: Prom.Histogram<'topic' | 'consumer_group'>;
-  readonly finishLatency: Prom.Histogram<'topic' | 'producer_group'>;
+  readonly messagesIn: FastCounter<'topic' | 'message_type'>;
+  readonly bytesIn: FastCounter<'topic' | 'message_type'>;
+  readonly messagesOut: FastCounter<'topic' | 'consumer_group' | 'is_retry'>;
+  readonly bytesOut: FastCounter<'topic' | 'consumer_group' | 'is_retry'>;
+  readonly sendToDlq: FastCounter<'topic' | 'consumer_group'>;
+  readonly commits: FastCounter<'topic' | 'producer_group'>;
+  readonly rollbacks: FastCounter<'topic' | 'producer_group'>;
+  readonly retries: FastCounter<'topic' | 'consumer_group'>;
+  readonly checkBacks: FastCounter<'producer_group' | 'outcome'>;
+  readonly rebalances: FastCounter<'consumer_group'>;
+  readonly connectionEvents: FastCounter<'event'>;
+  readonly inboxDuplicates: FastCounter<'consumer_group'>;
+  readonly sendCostTime: FastHistogram<'topic' | 'invocation_status'>;
+  readonly processTime: FastHistogram<'topic' | 'consumer_group' | 'invocation_status'>;
+  readonly awaitTime: FastHistogram<'topic' | 'consumer_group'>;
+  readonly finishLatency: FastHistogram<'topic' | 'producer_group'>;
   private readonly sources = new Set<MetricsSource>();
 
   constructor(prom: typeof Prom, registry: Prom.Registry, prefix: string) {
     const registers = [registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Prom.Counter<L> =>
-      new prom.Counter({ name: prefix + name, help, labelNames, registers });
-    const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Prom.Histogram<L> =>
-      new prom.Histogram({ name: prefix + name, help, labelNames, buckets, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): FastCounter<L> =>
+      new FastCounter(prefix + name, help, labelNames, registry);
+    const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): FastHistogram<L> =>
+      new FastHistogram(prefix + name, help, labelNames, buckets, registry);
     const sources = this.sources;
     // Gauges read at scrape time; each collect asks every source, whose reading is cached.
     const stateGauge = <L extends string>(
@@ -204,14 +205,6 @@ export function instrumentsFor(prom: typeof Prom, options: ResolvedMetricsOption
   return { instruments, registry };
 }
 
-interface ConsumerBundle {
-  firstOut: { messages: { inc(n?: number): void }; bytes: { inc(n?: number): void } };
-  retryOut: { messages: { inc(n?: number): void }; bytes: { inc(n?: number): void } };
-  await: { observe(value: number): void };
-  success: { observe(value: number): void };
-  failure: { observe(value: number): void };
-}
-
 /** Times a broker-state reading may take and be reused (see MetricsOptions). */
 interface StateReadingOptions {
   mode: 'auto' | boolean;
@@ -227,7 +220,7 @@ interface StateReadingOptions {
 export class BrokerMetrics implements MetricsRecorder {
   private readonly children = new Map<string, { inc(n?: number): void }>();
   private readonly histograms = new Map<string, { observe(value: number): void }>();
-  private readonly consumers = new Map<string, ConsumerBundle>();
+  private readonly consumers = new Map<string, Map<string, ConsumerRecorder>>();
   private reading: { at: number; state: Promise<BrokerState | null> } | null = null;
   private lastState: BrokerState | null = null;
   private readonly detach: () => void;
@@ -291,40 +284,44 @@ export class BrokerMetrics implements MetricsRecorder {
   }
 
   /** A push handler is about to run `message` (or a simple consumer received it). */
-  delivered(group: string, message: { topic: string; storedAt: Date; reconsumeTimes: number; bytes: number }, awaited: boolean): void {
-    const bundle = this.consumerBundle(group, message.topic);
-    const out = message.reconsumeTimes > 0 ? bundle.retryOut : bundle.firstOut;
-    out.messages.inc();
-    out.bytes.inc(message.bytes);
-    if (awaited) bundle.await.observe(Math.max(0, Date.now() - message.storedAt.getTime()));
-  }
-
-  processed(group: string, topic: string, startedAt: number, ok: boolean): void {
-    const bundle = this.consumerBundle(group, topic);
-    (ok ? bundle.success : bundle.failure).observe(performance.now() - startedAt);
-  }
-
-  /** The children a consumer touches per message, resolved once per group and topic: one map look-up per message. */
-  private consumerBundle(group: string, topic: string): ConsumerBundle {
-    const key = `${group}\u0000${topic}`;
-    let bundle = this.consumers.get(key);
-    if (!bundle) {
-      const label = topicLabel(topic);
-      const { messagesOut, bytesOut, awaitTime, processTime } = this.instruments;
-      const out = (retry: boolean) => {
-        const labels = { topic: label, consumer_group: group, is_retry: String(retry) };
-        return { messages: messagesOut.labels(labels), bytes: bytesOut.labels(labels) };
-      };
-      bundle = {
-        firstOut: out(false),
-        retryOut: out(true),
-        await: awaitTime.labels({ topic: label, consumer_group: group }),
-        success: processTime.labels({ topic: label, consumer_group: group, invocation_status: 'success' }),
-        failure: processTime.labels({ topic: label, consumer_group: group, invocation_status: 'failure' }),
-      };
-      this.consumers.set(key, bundle);
+  /** The children a consumer touches per message, resolved once per group and topic. */
+  consumer(group: string, topic: string): ConsumerRecorder {
+    let perTopic = this.consumers.get(group);
+    if (!perTopic) {
+      perTopic = new Map();
+      this.consumers.set(group, perTopic);
     }
-    return bundle;
+    let recorder = perTopic.get(topic);
+    if (!recorder) {
+      recorder = this.newConsumerRecorder(group, topic);
+      perTopic.set(topic, recorder);
+    }
+    return recorder;
+  }
+
+  private newConsumerRecorder(group: string, topic: string): ConsumerRecorder {
+    const label = topicLabel(topic);
+    const { messagesOut, bytesOut, awaitTime, processTime } = this.instruments;
+    const out = (retry: boolean) => {
+      const labels = { topic: label, consumer_group: group, is_retry: String(retry) };
+      return { messages: messagesOut.labels(labels), bytes: bytesOut.labels(labels) };
+    };
+    const first = out(false);
+    const retried = out(true);
+    const awaited = awaitTime.labels({ topic: label, consumer_group: group });
+    const success = processTime.labels({ topic: label, consumer_group: group, invocation_status: 'success' });
+    const failure = processTime.labels({ topic: label, consumer_group: group, invocation_status: 'failure' });
+    return {
+      delivered(message, waited) {
+        const o = message.reconsumeTimes > 0 ? retried : first;
+        o.messages.inc();
+        o.bytes.inc(message.body.length);
+        if (waited) awaited.observe(Math.max(0, Date.now() - message.storedAt.getTime()));
+      },
+      processed(startedAt, ok) {
+        (ok ? success : failure).observe(performance.now() - startedAt);
+      },
+    };
   }
 
   retried(group: string, topic: string): void {
@@ -381,7 +378,7 @@ export class BrokerMetrics implements MetricsRecorder {
     flush();
   }
 
-  private counter<L extends string>(counter: Prom.Counter<L>, key: string, labels: Prom.LabelValues<L>): { inc(n?: number): void } {
+  private counter<L extends string>(counter: FastCounter<L>, key: string, labels: Record<L, string>): { inc(n?: number): void } {
     let child = this.children.get(key);
     if (!child) {
       child = counter.labels(labels);
@@ -390,7 +387,7 @@ export class BrokerMetrics implements MetricsRecorder {
     return child;
   }
 
-  private histogram<L extends string>(histogram: Prom.Histogram<L>, key: string, labels: Prom.LabelValues<L>): { observe(value: number): void } {
+  private histogram<L extends string>(histogram: FastHistogram<L>, key: string, labels: Record<L, string>): { observe(value: number): void } {
     let child = this.histograms.get(key);
     if (!child) {
       child = histogram.labels(labels);
