@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { npmFreeEnv } from '../support/npm-free-env';
@@ -212,6 +212,15 @@ describe('a Nest app outside the repository, installing the packed packages', ()
     it('runs: the message of a committed method is delivered once, a method that throws sends nothing, and the app shuts down by itself', async () => {
       expectDeliveredOnce(await run(process.execPath, ['dist/main.js'], app, 180_000));
     }, 180_000);
+
+    it('without prom-client installed (an optional peer), metrics are refused with an error naming it, before anything connects', async () => {
+      expect(existsSync(join(app, 'node_modules/prom-client'))).toBe(false);
+      const script =
+        "require('@herald/broker').Broker.connect({ connectionString: 'postgres://nobody@127.0.0.1:1/none', metrics: true })" +
+        ".then(() => console.log('CHECK connected'), (e) => console.log('CHECK ' + e.name + ' ' + e.field + ' ' + /npm install prom-client/.test(e.message)))";
+      const result = await run(process.execPath, ['-e', script], app, 30_000);
+      expect(checks(result.output)).toEqual(['CHECK InvalidOptionsError metrics true']);
+    }, 60_000);
 
     if (type === 'commonjs') {
       it(
