@@ -7,6 +7,7 @@ import type { NotificationListener } from './store/notification-listener';
 import type { AppendResult, QueuedMessage } from './store/messages';
 import type { AppendedOffsets } from './producer/appended-offsets';
 import type { MetricsRecorder } from './metrics/metrics-recorder';
+import type { Tracing } from './tracing/tracing';
 
 /** What the broker's parts share; internal, not exported from the lib. */
 export interface BrokerContext {
@@ -29,6 +30,8 @@ export interface BrokerContext {
   readonly channels: Channels;
   /** What producers, consumers and check-backs record; null when metrics are off. */
   readonly metrics: MetricsRecorder | null;
+  /** Spans and trace propagation; null without @opentelemetry/api. */
+  readonly tracing: Tracing | null;
   /** Throws IllegalStateError once the broker is closing. */
   assertOpen(operation: string): void;
 }

@@ -21,6 +21,8 @@ import type { ResolvedMetricsOptions } from './metrics/metrics-options';
 import type { MetricsRecorder } from './metrics/metrics-recorder';
 import { loadPromClient, PromClient } from './metrics/prom-client';
 import { readBrokerState } from './store/broker-state';
+import { loadOtelApi, OtelTracing } from './tracing/otel-tracing';
+import type { Tracing } from './tracing/tracing';
 import { appendMessages, AppendResult, QueuedMessage } from './store/messages';
 import { scheduleMessages } from './store/scheduled';
 import { TopicRoutes } from './topic-routes';
@@ -48,6 +50,10 @@ export interface BackgroundJobs {
 }
 
 const BACKGROUND_JOBS = new WeakMap<Broker, BackgroundJobs>();
+
+function tracingFor(api: ReturnType<typeof loadOtelApi>): Tracing | null {
+  return api === null ? null : new OtelTracing(api);
+}
 const RECORDERS = new WeakMap<Broker, MetricsRecorder>();
 
 /** What a broker records its metrics with, for Herald's own packages (the Nest inbox); null when metrics are off. */
@@ -129,6 +135,7 @@ export class Broker {
       }, limits),
       channels,
       metrics,
+      tracing: tracingFor(loadOtelApi()),
       assertOpen: (operation) => {
         if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
       },

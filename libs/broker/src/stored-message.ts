@@ -1,5 +1,6 @@
 import type { MessageView } from './message';
 import { messageBytes, OutgoingMessage } from './message-validation';
+import { userProperties } from './tracing/tracing';
 
 /**
  * A message as the store holds it, mapped from its row at the store boundary. `topic` is
@@ -31,7 +32,7 @@ export function toMessageView(m: StoredMessage): MessageView {
     tag: m.tag ?? undefined,
     keys: m.keys ?? [],
     messageGroup: m.messageGroup ?? undefined,
-    properties: m.properties ?? {},
+    properties: m.properties === null ? {} : userProperties(m.properties),
     queueId: m.queueId,
     queueOffset: m.queueOffset,
     bornAt: m.bornAt,

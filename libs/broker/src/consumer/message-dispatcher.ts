@@ -167,7 +167,23 @@ export class MessageDispatcher {
     const startedAt = recorder !== null ? performance.now() : 0;
     let retry: boolean;
     try {
-      const outcome = this.settings.handler(message);
+      const tracing = this.ctx.tracing;
+      const outcome =
+        tracing === null
+          ? this.settings.handler(message)
+          : tracing.process(
+              this.settings.group,
+              {
+                topic: message.topic,
+                msgId: row.msgId,
+                tag: row.tag,
+                keys: row.keys,
+                messageGroup: row.messageGroup,
+                properties: row.properties,
+                reconsumeTimes: row.reconsumeTimes,
+              },
+              () => this.settings.handler(message),
+            );
       // a synchronous handler cannot run late: only promises are raced against consumeTimeout
       const result = isThenable(outcome) ? await this.withConsumeTimeout(outcome) : outcome;
       if (result === TIMED_OUT) {

@@ -59,11 +59,13 @@ export class Producer {
       const size = outgoing.reduce((n, m) => n + m.bytes, 0);
       if (size > this.ctx.options.maxBatchBytes) throw new BatchTooLargeError(topic, size, this.ctx.options.maxBatchBytes);
     }
+    const tracing = this.ctx.tracing;
+    const append = tracing === null ? () => this.append(topic, outgoing) : () => tracing.send('send', topic, outgoing, () => this.append(topic, outgoing));
     const metrics = this.ctx.metrics;
-    if (metrics === null) return this.append(topic, outgoing);
+    if (metrics === null) return append();
     const startedAt = performance.now();
     try {
-      const receipts = await this.append(topic, outgoing);
+      const receipts = await append();
       metrics.sent(topic, startedAt, true);
       return receipts;
     } catch (error) {

@@ -154,7 +154,7 @@ export class TransactionProducer {
       this.options.transactionTimeout,
     );
     const transactionId = randomUUID();
-    const store = async (): Promise<void> => {
+    const storeHalf = async (): Promise<void> => {
       try {
         const queues = await this.ctx.routes.queueCount(outgoing.topic);
         const queueId = this.queueSelector.select(outgoing.topic, outgoing.messageGroup, queues);
@@ -163,6 +163,10 @@ export class TransactionProducer {
         throw toHeraldError('send half', error);
       }
     };
+    // the half carries the context active at store(): a check-back commit minutes later, in
+    // another process, delivers it with that context still
+    const tracing = this.ctx.tracing;
+    const store = tracing === null ? storeHalf : () => tracing.send('send_half', outgoing.topic, [outgoing], storeHalf);
     return { msgId: outgoing.msgId, transactionId, store };
   }
 

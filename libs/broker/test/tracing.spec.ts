@@ -1,0 +1,144 @@
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InvalidMessageError, MessageView } from '@herald/broker';
+import { useTestDatabase } from '@herald/test-support/test-database';
+import { waitFor } from '@herald/test-support/wait-for';
+import { FAST, queryStore, uniqueName, useBrokers } from './helpers';
+
+const db = useTestDatabase();
+const openBroker = useBrokers(db, FAST);
+
+async function storedProperties(topic: string): Promise<Record<string, string>[]> {
+  const rows = await queryStore<{ properties: Record<string, string> | null }>(
+    db,
+    'SELECT properties FROM herald.messages WHERE topic = $1 ORDER BY queue_offset',
+    [topic],
+  );
+  return rows.map((row) => row.properties ?? {});
+}
+
+describe('tracing (OpenTelemetry)', () => {
+  it('without an SDK registered nothing is written into messages, and user properties named like the trace context are refused', async () => {
+    const broker = await openBroker();
+    const topic = uniqueName('untraced');
+    await broker.admin.createTopic(topic, { queues: 1 });
+    const producer = broker.producer({ group: 'p' });
+    await producer.send({ topic, body: 'x', properties: { a: '1' } });
+    expect(await storedProperties(topic)).toEqual([{ a: '1' }]);
+    await expect(producer.send({ topic, body: 'x', properties: { traceparent: '00-abc' } })).rejects.toMatchObject({
+      constructor: InvalidMessageError,
+      field: 'properties.traceparent',
+    });
+  });
+
+  describe('with an SDK registered', () => {
+    const exporter = new InMemorySpanExporter();
+    beforeAll(() => {
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+      trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    });
+    afterAll(() => {
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    });
+    beforeEach(() => exporter.reset());
+
+    const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.name === name);
+    const parentOf = (span: ReadableSpan): string | undefined => span.parentSpanContext?.spanId;
+
+    it('send opens a PRODUCER span under the caller’s, the message carries it, and the handler runs in a CONSUMER span under it; a retry is a new span with the same parent', async () => {
+      const broker = await openBroker();
+      const topic = uniqueName('traced');
+      const group = uniqueName('traced-readers');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      const seen: MessageView[] = [];
+      const consumer = broker.pushConsumer({
+        group,
+        subscriptions: { [topic]: '*' },
+        handler: async (m) => {
+          seen.push(m);
+          // the handler's own work nests under the process span
+          await trace.getTracer('test').startActiveSpan('db write', async (span) => span.end());
+          if (seen.length === 1) throw new Error('first attempt fails');
+        },
+      });
+      await consumer.start();
+      const producer = broker.producer({ group: 'p' });
+      const tracer = trace.getTracer('test');
+      const receipt = await tracer.startActiveSpan('POST /orders', async (request) => {
+        try {
+          return await producer.send({ topic, body: 'order', tag: 'OrderCreated', keys: ['order-1'], properties: { a: '1' } });
+        } finally {
+          request.end();
+        }
+      });
+      await waitFor(() => spans(`process ${topic}`).length === 2, { what: 'two process spans (a failure, then the retry)', timeoutMs: 20_000 });
+
+      const [request] = spans('POST /orders');
+      const [send] = spans(`send ${topic}`);
+      expect(send.kind).toBe(SpanKind.PRODUCER);
+      expect(parentOf(send)).toBe(request.spanContext().spanId);
+      expect(send.attributes).toMatchObject({
+        'messaging.system': 'rocketmq',
+        'messaging.destination.name': topic,
+        'messaging.operation.type': 'send',
+        'messaging.message.id': receipt.msgId,
+        'messaging.rocketmq.message.tag': 'OrderCreated',
+      });
+      const [stored] = await storedProperties(topic);
+      expect(stored.traceparent).toBe(`00-${send.spanContext().traceId}-${send.spanContext().spanId}-01`);
+      // reserved properties stay the broker's: the handler sees the user's only
+      expect(seen[0].properties).toEqual({ a: '1' });
+
+      const processed = spans(`process ${topic}`).sort(
+        (a, b) => Number(a.attributes['herald.reconsume_times']) - Number(b.attributes['herald.reconsume_times']),
+      );
+      for (const span of processed) {
+        expect(span.kind).toBe(SpanKind.CONSUMER);
+        expect(span.spanContext().traceId).toBe(send.spanContext().traceId);
+        expect(parentOf(span)).toBe(send.spanContext().spanId);
+        expect(span.attributes).toMatchObject({
+          'messaging.consumer.group.name': group,
+          'messaging.operation.type': 'process',
+          'messaging.message.id': receipt.msgId,
+        });
+      }
+      expect(processed.map((s) => s.attributes['herald.reconsume_times'])).toEqual([0, 1]);
+      expect(processed[0].status.code).toBe(SpanStatusCode.ERROR);
+      expect(processed[0].attributes['error.type']).toBe('Error');
+      expect(processed[1].status.code).not.toBe(SpanStatusCode.ERROR);
+      const writes = spans('db write');
+      expect(writes.map(parentOf).sort()).toEqual(processed.map((s) => s.spanContext().spanId).sort());
+    });
+
+    it('a half committed by check-back, after the sending span ended, is delivered under that span', async () => {
+      const broker = await openBroker();
+      const topic = uniqueName('traced-tx');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      const delivered: MessageView[] = [];
+      const consumer = broker.pushConsumer({ group: uniqueName('tx-readers'), subscriptions: { [topic]: '*' }, handler: (m) => void delivered.push(m) });
+      await consumer.start();
+      const tx = broker.transactionProducer({ group: uniqueName('tx-traced'), transactionTimeout: 50, checkInterval: 50, checker: () => 'COMMIT' });
+      await tx.start();
+      await trace.getTracer('test').startActiveSpan('place order', async (span) => {
+        try {
+          await tx.sendHalf({ topic, body: 'pending order' });
+        } finally {
+          span.end();
+        }
+      });
+      await waitFor(() => spans(`process ${topic}`).length === 1, { what: 'the check-back commit delivered', timeoutMs: 20_000 });
+      const [half] = spans(`send_half ${topic}`);
+      const [placed] = spans('place order');
+      const [processed] = spans(`process ${topic}`);
+      expect(parentOf(half)).toBe(placed.spanContext().spanId);
+      expect(processed.spanContext().traceId).toBe(placed.spanContext().traceId);
+      expect(parentOf(processed)).toBe(half.spanContext().spanId);
+      expect(delivered).toHaveLength(1);
+    });
+  });
+});
