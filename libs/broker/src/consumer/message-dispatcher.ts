@@ -169,21 +169,7 @@ export class MessageDispatcher {
     try {
       const tracing = this.ctx.tracing;
       const outcome =
-        tracing === null
-          ? this.settings.handler(message)
-          : tracing.process(
-              this.settings.group,
-              {
-                topic: message.topic,
-                msgId: row.msgId,
-                tag: row.tag,
-                keys: row.keys,
-                messageGroup: row.messageGroup,
-                properties: row.properties,
-                reconsumeTimes: row.reconsumeTimes,
-              },
-              () => this.settings.handler(message),
-            );
+        tracing === null ? this.settings.handler(message) : tracing.process(this.settings.group, message.topic, row, () => this.settings.handler(message));
       // a synchronous handler cannot run late: only promises are raced against consumeTimeout
       const result = isThenable(outcome) ? await this.withConsumeTimeout(outcome) : outcome;
       if (result === TIMED_OUT) {

@@ -49,14 +49,13 @@ export class OtelTracing implements Tracing {
 
   async send<T>(operation: 'send' | 'send_half', topic: string, messages: TracedMessage[], send: () => Promise<T>): Promise<T> {
     const { api } = this;
-    const span = this.tracer.startSpan(`${operation} ${topic}`, {
-      kind: SPAN_KIND_PRODUCER,
-      attributes: attributes(topic, messages.length === 1 ? messages[0] : null, operation, 'send'),
-    });
+    // attributes only for a recording span: without an SDK a send costs one no-op span
+    const span = this.tracer.startSpan(`${operation} ${topic}`, { kind: SPAN_KIND_PRODUCER });
     if (!span.isRecording()) {
       span.end();
       return send();
     }
+    span.setAttributes(attributes(topic, messages.length === 1 ? messages[0] : null, operation, 'send'));
     if (messages.length > 1) span.setAttribute('messaging.batch.message_count', messages.length);
     const spanContext = api.trace.setSpan(api.context.active(), span);
     for (const message of messages) {
@@ -75,26 +74,20 @@ export class OtelTracing implements Tracing {
     }
   }
 
-  process<T>(group: string, message: TracedMessage & { reconsumeTimes: number }, handle: () => T): T {
+  process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: () => T): T {
     const { api } = this;
     const parent =
       message.properties !== null && 'traceparent' in message.properties ? api.propagation.extract(api.ROOT_CONTEXT, message.properties) : api.ROOT_CONTEXT;
-    const span = this.tracer.startSpan(
-      `process ${message.topic}`,
-      {
-        kind: SPAN_KIND_CONSUMER,
-        attributes: {
-          ...attributes(message.topic, message, 'process', 'process'),
-          'messaging.consumer.group.name': group,
-          'herald.reconsume_times': message.reconsumeTimes,
-        },
-      },
-      parent,
-    );
+    const span = this.tracer.startSpan(`process ${topic}`, { kind: SPAN_KIND_CONSUMER }, parent);
     if (!span.isRecording()) {
       span.end();
       return handle();
     }
+    span.setAttributes({
+      ...attributes(topic, message, 'process', 'process'),
+      'messaging.consumer.group.name': group,
+      'herald.reconsume_times': message.reconsumeTimes,
+    });
     const fail = (error: unknown): void => {
       span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
       span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');

@@ -19,8 +19,8 @@ export interface TracedMessage {
 export interface Tracing {
   /** Runs `send` inside a PRODUCER span and writes the span's context into each message's properties first. */
   send<T>(operation: 'send' | 'send_half', topic: string, messages: TracedMessage[], send: () => Promise<T>): Promise<T>;
-  /** Runs a push handler inside a CONSUMER "process" span whose parent is the context the message carries. */
-  process<T>(group: string, message: TracedMessage & { reconsumeTimes: number }, handle: () => T): T;
+  /** Runs a push handler inside a CONSUMER "process" span whose parent is the context the message carries (`topic`: its original topic). */
+  process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: () => T): T;
 }
 
 /** The properties a consumer sees: the broker's trace properties taken out (a copy only when there are any). */
