@@ -22,7 +22,7 @@ import type { ResolvedMetricsOptions } from './metrics/metrics-options';
 import type { MetricsRecorder } from './metrics/metrics-recorder';
 import { loadPromClient, PromClient } from './metrics/prom-client';
 import { readBrokerState } from './store/broker-state';
-import { loadOtelApi, OtelTracing } from './tracing/otel-tracing';
+import { loadOtelApi, OtelTracing, withTraceIds } from './tracing/otel-tracing';
 import type { Tracing } from './tracing/tracing';
 import { appendMessages, AppendResult, QueuedMessage } from './store/messages';
 import { scheduleMessages } from './store/scheduled';
@@ -153,7 +153,10 @@ export class Broker {
    * role, so `pg_stat_activity` shows who is who) and the notification connection.
    */
   static async connect(options: BrokerOptions): Promise<Broker> {
-    const resolved = resolveBrokerOptions(options);
+    const given = resolveBrokerOptions(options);
+    const otel = loadOtelApi();
+    // with OpenTelemetry, lines logged inside a span carry its trace_id and span_id
+    const resolved = otel === null ? given : { ...given, logger: withTraceIds(otel, given.logger) };
     const prom = resolved.metrics !== null ? loadPromClient() : null;
     const pool = (role: ConnectionRole, max: number): Pool => {
       const created = new Pool({ ...connectionConfig(resolved, role), max });

@@ -5,7 +5,7 @@ import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProc
 import { InvalidMessageError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
-import { FAST, queryStore, uniqueName, useBrokers } from './helpers';
+import { FAST, queryStore, RecordingLogger, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db, FAST);
@@ -113,6 +113,30 @@ describe('tracing (OpenTelemetry)', () => {
       expect(processed[1].status.code).not.toBe(SpanStatusCode.ERROR);
       const writes = spans('db write');
       expect(writes.map(parentOf).sort()).toEqual(processed.map((s) => s.spanContext().spanId).sort());
+    });
+
+    it("a handler's failure is logged with the trace_id and span_id of its process span", async () => {
+      const logger = new RecordingLogger();
+      const broker = await openBroker({ logger });
+      const topic = uniqueName('traced-logs');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      let calls = 0;
+      const consumer = broker.pushConsumer({
+        group: uniqueName('log-readers'),
+        subscriptions: { [topic]: '*' },
+        handler: () => {
+          calls += 1;
+          if (calls === 1) throw new Error('stock service down');
+        },
+      });
+      await consumer.start();
+      await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+      await waitFor(() => spans(`process ${topic}`).length === 2, { what: 'the failure and its retry', timeoutMs: 20_000 });
+      const failed = spans(`process ${topic}`).find((s) => s.attributes['herald.reconsume_times'] === 0);
+      const line = logger.lines.find((l) => l.message === 'handler failed; message will be retried');
+      expect(line?.fields).toMatchObject({ trace_id: failed?.spanContext().traceId, span_id: failed?.spanContext().spanId });
+      // lines logged outside any span carry no ids
+      expect(logger.lines.filter((l) => l.message !== 'handler failed; message will be retried').every((l) => l.fields?.trace_id === undefined)).toBe(true);
     });
 
     it('a half committed by check-back, after the sending span ended, is delivered under that span', async () => {

@@ -2,6 +2,8 @@ import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { settleWithin, TIMED_OUT } from '../util/timeout';
 import { StoredMessage, toMessageView } from '../stored-message';
+import type { MessageView } from '../message';
+import type { SpanHandle } from '../tracing/tracing';
 import type { ConsumeStrategy, FailureAction } from './consume-strategy';
 import type { ProcessQueue } from './process-queue';
 import type { MessageHandler } from './push-consumer-options';
@@ -165,33 +167,11 @@ export class MessageDispatcher {
     const recorder = metrics?.consumer(this.settings.group, message.topic) ?? null;
     recorder?.delivered(message, true);
     const startedAt = recorder !== null ? performance.now() : 0;
-    let retry: boolean;
-    try {
-      const tracing = this.ctx.tracing;
-      const outcome =
-        tracing === null ? this.settings.handler(message) : tracing.process(this.settings.group, message.topic, row, () => this.settings.handler(message));
-      // a synchronous handler cannot run late: only promises are raced against consumeTimeout
-      const result = isThenable(outcome) ? await this.withConsumeTimeout(outcome) : outcome;
-      if (result === TIMED_OUT) {
-        this.ctx.options.logger.log('warn', 'handler exceeded consumeTimeout; message handed back for retry, its slot freed', {
-          group: this.settings.group,
-          topic: message.topic,
-          msgId: message.msgId,
-          reconsumeTimes: message.reconsumeTimes,
-          consumeTimeout: this.settings.consumeTimeout,
-        });
-      }
-      retry = result === TIMED_OUT || result === 'RETRY';
-    } catch (error) {
-      retry = true;
-      this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
-        group: this.settings.group,
-        topic: message.topic,
-        msgId: message.msgId,
-        reconsumeTimes: message.reconsumeTimes,
-        error: errorText(error),
-      });
-    }
+    const tracing = this.ctx.tracing;
+    const retry =
+      tracing === null
+        ? await this.handle(message, null)
+        : await tracing.process(this.settings.group, message.topic, row, (span) => this.handle(message, span));
     recorder?.processed(startedAt, !retry);
     if (retry) {
       const action = this.settings.strategy.onFailure(row);
@@ -204,6 +184,41 @@ export class MessageDispatcher {
     }
     queue.finish(row.queueOffset);
     this.onFinished(queue);
+  }
+
+  /**
+   * Runs the handler, raced against consumeTimeout; true when the message must be retried.
+   * Inside the process span when tracing, so the failure is logged with its trace ids.
+   */
+  private async handle(message: MessageView, span: SpanHandle | null): Promise<boolean> {
+    try {
+      const outcome = this.settings.handler(message);
+      // a synchronous handler cannot run late: only promises are raced against consumeTimeout
+      const result = isThenable(outcome) ? await this.withConsumeTimeout(outcome) : outcome;
+      if (result === TIMED_OUT) {
+        span?.fail(new Error(`handler exceeded consumeTimeout (${this.settings.consumeTimeout} ms)`), 'timeout');
+        this.ctx.options.logger.log('warn', 'handler exceeded consumeTimeout; message handed back for retry, its slot freed', {
+          group: this.settings.group,
+          topic: message.topic,
+          msgId: message.msgId,
+          reconsumeTimes: message.reconsumeTimes,
+          consumeTimeout: this.settings.consumeTimeout,
+        });
+        return true;
+      }
+      if (result === 'RETRY') span?.fail(new Error('the handler asked for a retry'), 'retry');
+      return result === 'RETRY';
+    } catch (error) {
+      span?.fail(error, error instanceof Error ? error.name : 'Error');
+      this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
+        group: this.settings.group,
+        topic: message.topic,
+        msgId: message.msgId,
+        reconsumeTimes: message.reconsumeTimes,
+        error: errorText(error),
+      });
+      return true;
+    }
   }
 
   private retryInPlace(queue: ProcessQueue, row: StoredMessage, action: Extract<FailureAction, { kind: 'retry-in-place' }>): void {

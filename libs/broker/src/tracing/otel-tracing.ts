@@ -1,5 +1,6 @@
 import type * as Otel from '@opentelemetry/api';
-import type { Tracing, TracedMessage } from './tracing';
+import type { SpanHandle, Tracing, TracedMessage } from './tracing';
+import type { BrokerLogger, LogFields, LogLevel } from '../logger';
 
 type OtelApi = typeof Otel;
 
@@ -74,48 +75,46 @@ export class OtelTracing implements Tracing {
     }
   }
 
-  process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: () => T): T {
+  process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: (span: SpanHandle) => Promise<T>): Promise<T> {
     const { api } = this;
     const parent =
       message.properties !== null && 'traceparent' in message.properties ? api.propagation.extract(api.ROOT_CONTEXT, message.properties) : api.ROOT_CONTEXT;
     const span = this.tracer.startSpan(`process ${topic}`, { kind: SPAN_KIND_CONSUMER }, parent);
     if (!span.isRecording()) {
       span.end();
-      return handle();
+      return handle(NO_SPAN);
     }
     span.setAttributes({
       ...attributes(topic, message, 'process', 'process'),
       'messaging.consumer.group.name': group,
       'herald.reconsume_times': message.reconsumeTimes,
     });
-    const fail = (error: unknown): void => {
-      span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
-      span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');
+    const handleOfSpan: SpanHandle = {
+      fail(error, type) {
+        span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
+        span.setAttribute('error.type', type);
+      },
     };
-    let result: T;
-    try {
-      result = api.context.with(api.trace.setSpan(parent, span), handle);
-    } catch (error) {
-      fail(error);
-      span.end();
-      throw error;
-    }
-    if (result instanceof Promise) {
-      return result.then(
-        (value: unknown) => {
-          if (value === 'RETRY') fail(new Error('handler asked for a retry'));
-          span.end();
-          return value;
-        },
-        (error: unknown) => {
-          fail(error);
-          span.end();
-          throw error;
-        },
-      ) as T;
-    }
-    if (result === 'RETRY') fail(new Error('handler asked for a retry'));
-    span.end();
-    return result;
+    return api.context.with(api.trace.setSpan(parent, span), () => handle(handleOfSpan)).finally(() => span.end());
   }
+}
+
+const NO_SPAN: SpanHandle = { fail: () => undefined };
+
+/**
+ * The broker's logger, with `trace_id` and `span_id` added to a line logged while a
+ * recording span is active (a handler's failure, inside its process span), so logs and traces join up.
+ */
+export function withTraceIds(api: OtelApi, logger: BrokerLogger): BrokerLogger {
+  return {
+    log(level: LogLevel, message: string, fields?: LogFields): void {
+      const span = api.trace.getActiveSpan();
+      if (span === undefined || !span.isRecording()) {
+        logger.log(level, message, fields);
+        return;
+      }
+      const { traceId, spanId } = span.spanContext();
+      logger.log(level, message, { ...fields, trace_id: traceId, span_id: spanId });
+    },
+  };
 }

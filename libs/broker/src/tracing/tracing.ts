@@ -16,11 +16,20 @@ export interface TracedMessage {
   properties: Record<string, string> | null;
 }
 
+/** What a handler's run may say of its span. */
+export interface SpanHandle {
+  /** Marks the span failed: status ERROR, and `error.type` (an exception name, `timeout`, `retry`). */
+  fail(error: unknown, type: string): void;
+}
+
 export interface Tracing {
   /** Runs `send` inside a PRODUCER span and writes the span's context into each message's properties first. */
   send<T>(operation: 'send' | 'send_half', topic: string, messages: TracedMessage[], send: () => Promise<T>): Promise<T>;
-  /** Runs a push handler inside a CONSUMER "process" span whose parent is the context the message carries (`topic`: its original topic). */
-  process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: () => T): T;
+  /**
+   * Runs `handle` inside a CONSUMER "process" span whose parent is the context the message
+   * carries (`topic`: its original topic); the span ends when `handle` settles.
+   */
+  process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: (span: SpanHandle) => Promise<T>): Promise<T>;
 }
 
 /** The properties a consumer sees: the broker's trace properties taken out (a copy only when there are any). */
