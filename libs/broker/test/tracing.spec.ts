@@ -139,6 +139,38 @@ describe('tracing (OpenTelemetry)', () => {
       expect(logger.lines.filter((l) => l.message !== 'handler failed; message will be retried').every((l) => l.fields?.trace_id === undefined)).toBe(true);
     });
 
+    it('a dead letter resent from the DLQ is processed under the span that sent it', async () => {
+      const broker = await openBroker();
+      const topic = uniqueName('traced-dlq');
+      const group = uniqueName('dlq-readers');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      let poisoned = true;
+      const consumer = broker.pushConsumer({
+        group,
+        subscriptions: { [topic]: '*' },
+        maxReconsumeTimes: 0,
+        handler: () => {
+          if (poisoned) throw new Error('poison');
+        },
+      });
+      await consumer.start();
+      await trace.getTracer('test').startActiveSpan('checkout', async (span) => {
+        try {
+          await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+        } finally {
+          span.end();
+        }
+      });
+      await waitFor(async () => (await broker.admin.listDlq(group)).length === 1, { what: 'the message in the DLQ' });
+      poisoned = false;
+      expect(await broker.admin.resendDlq(group, 'all')).toBe(1);
+      await waitFor(() => spans(`process ${topic}`).length === 2, { what: 'the resent message processed', timeoutMs: 20_000 });
+      const [send] = spans(`send ${topic}`);
+      const processed = spans(`process ${topic}`);
+      expect(processed.map(parentOf)).toEqual([send.spanContext().spanId, send.spanContext().spanId]);
+      expect(processed.map((p) => p.status.code === SpanStatusCode.ERROR)).toEqual([true, false]);
+    });
+
     it('a half committed by check-back, after the sending span ended, is delivered under that span', async () => {
       const broker = await openBroker();
       const topic = uniqueName('traced-tx');
