@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { BrokerLogger, ConsoleLogger } from './logger';
 import { boolOption, BROKER_SCHEMA_NAME, intOption } from './option-limits';
+import { ResolvedTracingOptions, resolveTracingOptions, TracingOptions } from './tracing/tracing-options';
 import { MetricsOptions, ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/metrics-options';
 
 const DAY = 86_400_000;
@@ -77,6 +78,12 @@ export interface BrokerOptions {
    * on, on prom-client's global registry unless `registry` is given. Default off.
    */
   metrics?: boolean | MetricsOptions;
+  /**
+   * OpenTelemetry tracing (needs the optional peer `@opentelemetry/api`, and records once
+   * the app registers an SDK): on by default when the package is installed; `false` turns
+   * it off; options choose links over parenting and opt into baggage.
+   */
+  tracing?: boolean | TracingOptions;
 }
 
 /** The options a broker runs with: what was given, every default applied (see BrokerOptions for each). */
@@ -109,6 +116,8 @@ export interface ResolvedBrokerOptions {
   logger: BrokerLogger;
   /** null: metrics off. */
   metrics: ResolvedMetricsOptions | null;
+  /** null: tracing off. */
+  tracing: ResolvedTracingOptions | null;
 }
 
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
@@ -171,5 +180,6 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     runRetention: boolOption(options.runRetention, 'runRetention', true),
     logger,
     metrics: resolveMetricsOptions(options.metrics),
+    tracing: resolveTracingOptions(options.tracing),
   };
 }

@@ -52,8 +52,14 @@ export interface BackgroundJobs {
 
 const BACKGROUND_JOBS = new WeakMap<Broker, BackgroundJobs>();
 
-function tracingFor(api: ReturnType<typeof loadOtelApi>): Tracing | null {
-  return api === null ? null : new OtelTracing(api);
+/** OpenTelemetry when tracing is on and @opentelemetry/api is installed (loaded once). */
+function otelFor(options: ResolvedBrokerOptions): ReturnType<typeof loadOtelApi> {
+  return options.tracing === null ? null : loadOtelApi();
+}
+
+function tracingFor(options: ResolvedBrokerOptions): Tracing | null {
+  const otel = otelFor(options);
+  return otel === null || options.tracing === null ? null : new OtelTracing(otel, options.tracing);
 }
 const RECORDERS = new WeakMap<Broker, MetricsRecorder>();
 
@@ -136,7 +142,7 @@ export class Broker {
       }, limits),
       channels,
       metrics,
-      tracing: tracingFor(loadOtelApi()),
+      tracing: tracingFor(options),
       assertOpen: (operation) => {
         if (this.closing) throw new IllegalStateError('broker', 'closed', operation);
       },
@@ -154,7 +160,7 @@ export class Broker {
    */
   static async connect(options: BrokerOptions): Promise<Broker> {
     const given = resolveBrokerOptions(options);
-    const otel = loadOtelApi();
+    const otel = otelFor(given);
     // with OpenTelemetry, lines logged inside a span carry its trace_id and span_id
     const resolved = otel === null ? given : { ...given, logger: withTraceIds(otel, given.logger) };
     const prom = resolved.metrics !== null ? loadPromClient() : null;

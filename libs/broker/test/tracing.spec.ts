@@ -1,6 +1,6 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { InvalidMessageError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
@@ -37,7 +37,8 @@ describe('tracing (OpenTelemetry)', () => {
     const exporter = new InMemorySpanExporter();
     beforeAll(() => {
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+      // what NodeSDK registers by default: trace context and baggage
+      propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
       trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
     });
     afterAll(() => {
@@ -171,14 +172,20 @@ describe('tracing (OpenTelemetry)', () => {
       expect(processed.map((p) => p.status.code === SpanStatusCode.ERROR)).toEqual([true, false]);
     });
 
-    it('a half committed by check-back, after the sending span ended, is delivered under that span', async () => {
+    it('a half committed by check-back, after the sending span ended, is delivered under that span; the check-back is a root span linked to it', async () => {
       const broker = await openBroker();
       const topic = uniqueName('traced-tx');
       await broker.admin.createTopic(topic, { queues: 1 });
       const delivered: MessageView[] = [];
       const consumer = broker.pushConsumer({ group: uniqueName('tx-readers'), subscriptions: { [topic]: '*' }, handler: (m) => void delivered.push(m) });
       await consumer.start();
-      const tx = broker.transactionProducer({ group: uniqueName('tx-traced'), transactionTimeout: 50, checkInterval: 50, checker: () => 'COMMIT' });
+      const group = uniqueName('tx-traced');
+      const checker = async (): Promise<'COMMIT'> => {
+        // the checker's own work (its transaction-log query) nests under the check-back span
+        await trace.getTracer('test').startActiveSpan('read transaction log', async (span) => span.end());
+        return 'COMMIT';
+      };
+      const tx = broker.transactionProducer({ group, transactionTimeout: 50, checkInterval: 50, checker });
       await tx.start();
       await trace.getTracer('test').startActiveSpan('place order', async (span) => {
         try {
@@ -192,9 +199,143 @@ describe('tracing (OpenTelemetry)', () => {
       const [placed] = spans('place order');
       const [processed] = spans(`process ${topic}`);
       expect(parentOf(half)).toBe(placed.spanContext().spanId);
+      expect(half.attributes['messaging.rocketmq.message.type']).toBe('transaction');
       expect(processed.spanContext().traceId).toBe(placed.spanContext().traceId);
       expect(parentOf(processed)).toBe(half.spanContext().spanId);
       expect(delivered).toHaveLength(1);
+
+      const [check] = spans(`check ${topic}`);
+      expect(parentOf(check)).toBeUndefined();
+      expect(check.spanContext().traceId).not.toBe(placed.spanContext().traceId);
+      expect(check.links.map((l) => l.context.spanId)).toEqual([half.spanContext().spanId]);
+      expect(check.attributes).toMatchObject({ 'herald.check_back.outcome': 'COMMIT', 'messaging.rocketmq.client_group': group });
+      const [read] = spans('read transaction log');
+      expect(parentOf(read)).toBe(check.spanContext().spanId);
+    });
+
+    it('a check-back whose checker throws or stalls marks its span failed, and the half is checked again', async () => {
+      const broker = await openBroker();
+      const topic = uniqueName('traced-tx-fail');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      let calls = 0;
+      const checker = async (): Promise<'COMMIT'> => {
+        calls += 1;
+        if (calls === 1) throw new TypeError('log table missing');
+        if (calls === 2) await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return 'COMMIT';
+      };
+      const tx = broker.transactionProducer({ group: uniqueName('tx-failing'), transactionTimeout: 50, checkInterval: 50, checkTimeout: 200, checker });
+      await tx.start();
+      await tx.sendHalf({ topic, body: 'x' });
+      await waitFor(() => spans(`check ${topic}`).length >= 3, { what: 'three check-backs', timeoutMs: 20_000 });
+      const checks = spans(`check ${topic}`).sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+      expect(checks.slice(0, 3).map((c) => [c.attributes['herald.check_back.outcome'], c.attributes['error.type'], c.status.code])).toEqual([
+        ['error', 'TypeError', SpanStatusCode.ERROR],
+        ['timeout', 'timeout', SpanStatusCode.ERROR],
+        ['COMMIT', undefined, SpanStatusCode.UNSET],
+      ]);
+    });
+
+    it('useLinks: the process span starts its own trace, linked to the sending span', async () => {
+      const broker = await openBroker({ tracing: { useLinks: true } });
+      const topic = uniqueName('traced-links');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      const consumer = broker.pushConsumer({ group: uniqueName('link-readers'), subscriptions: { [topic]: '*' }, handler: () => undefined });
+      await consumer.start();
+      await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+      await waitFor(() => spans(`process ${topic}`).length === 1, { what: 'the process span', timeoutMs: 20_000 });
+      const [send] = spans(`send ${topic}`);
+      const [processed] = spans(`process ${topic}`);
+      expect(parentOf(processed)).toBeUndefined();
+      expect(processed.spanContext().traceId).not.toBe(send.spanContext().traceId);
+      expect(processed.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([[send.spanContext().traceId, send.spanContext().spanId]]);
+    });
+
+    it('a simple consumer: receive links to each message it returns, ack is a settle span under the caller linked to its message', async () => {
+      const broker = await openBroker();
+      const topic = uniqueName('traced-simple');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      const group = uniqueName('simple-readers');
+      const consumer = broker.simpleConsumer({ group, subscriptions: { [topic]: '*' }, consumeFromWhere: 'FIRST_OFFSET' });
+      const producer = broker.producer({ group: 'p' });
+      const tracer = trace.getTracer('test');
+      for (const order of ['order-1', 'order-2']) {
+        await tracer.startActiveSpan(`create ${order}`, async (span) => {
+          await producer.send({ topic, body: order });
+          span.end();
+        });
+      }
+      const sends = spans(`send ${topic}`);
+      await tracer.startActiveSpan('poll', async (poll) => {
+        const received = await consumer.receive({ maxMessages: 2, awaitDuration: 5_000 });
+        expect(received.map((m) => m.body.toString())).toEqual(['order-1', 'order-2']);
+        expect(received[0].properties).toEqual({});
+        for (const message of received) await consumer.ack(message);
+        poll.end();
+      });
+      const [poll] = spans('poll');
+      const [receive] = spans(`receive ${topic}`);
+      expect(receive.kind).toBe(SpanKind.CLIENT);
+      expect(parentOf(receive)).toBe(poll.spanContext().spanId);
+      expect(receive.attributes).toMatchObject({
+        'messaging.operation.type': 'receive',
+        'messaging.batch.message_count': 2,
+        'messaging.consumer.group.name': group,
+      });
+      expect(receive.links.map((l) => l.context.spanId)).toEqual(sends.map((s) => s.spanContext().spanId));
+      const acks = spans(`ack ${topic}`);
+      expect(acks.map(parentOf)).toEqual([poll.spanContext().spanId, poll.spanContext().spanId]);
+      expect(acks.map((a) => a.attributes['messaging.operation.type'])).toEqual(['settle', 'settle']);
+      expect(acks.map((a) => a.links[0]?.context.spanId)).toEqual(sends.map((s) => s.spanContext().spanId));
+    });
+
+    it('baggage is carried only on opt-in, and stays within its size bound', async () => {
+      const topic = uniqueName('traced-baggage');
+      const withBaggage = (entries: Record<string, string>) =>
+        propagation.setBaggage(context.active(), propagation.createBaggage(Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { value: v }]))));
+      const plain = await openBroker();
+      await plain.admin.createTopic(topic, { queues: 1 });
+      await context.with(withBaggage({ tenant: 'acme' }), () => plain.producer({ group: 'p' }).send({ topic, body: 'no baggage' }));
+      const opted = await openBroker({ tracing: { baggage: true } });
+      await context.with(withBaggage({ tenant: 'acme' }), () => opted.producer({ group: 'p' }).send({ topic, body: 'baggage' }));
+      await context.with(withBaggage({ big: 'x'.repeat(9_000) }), () => opted.producer({ group: 'p' }).send({ topic, body: 'too much baggage' }));
+      const stored = await storedProperties(topic);
+      expect(stored.map((p) => p.baggage)).toEqual([undefined, 'tenant=acme', undefined]);
+      expect(stored.every((p) => typeof p.traceparent === 'string')).toBe(true);
+
+      const tenants: (string | undefined)[] = [];
+      const consumer = opted.pushConsumer({
+        group: uniqueName('baggage-readers'),
+        subscriptions: { [topic]: '*' },
+        consumeFromWhere: 'FIRST_OFFSET',
+        handler: (m) => {
+          expect(m.properties).toEqual({});
+          tenants.push(propagation.getActiveBaggage()?.getEntry('tenant')?.value);
+        },
+      });
+      await consumer.start();
+      await waitFor(() => tenants.length === 3, { what: 'three deliveries', timeoutMs: 20_000 });
+      expect(tenants).toEqual([undefined, 'acme', undefined]);
+      await expect(opted.producer({ group: 'p' }).send({ topic, body: 'x', properties: { baggage: 'a=1' } })).rejects.toMatchObject({
+        constructor: InvalidMessageError,
+        field: 'properties.baggage',
+      });
+    });
+
+    it('tracing: false records nothing and writes nothing, even with an SDK registered', async () => {
+      const broker = await openBroker({ tracing: false });
+      const topic = uniqueName('traced-off');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      let handled = 0;
+      const consumer = broker.pushConsumer({ group: uniqueName('off-readers'), subscriptions: { [topic]: '*' }, handler: () => void (handled += 1) });
+      await consumer.start();
+      await trace.getTracer('test').startActiveSpan('request', async (span) => {
+        await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+        span.end();
+      });
+      await waitFor(() => handled === 1, { what: 'the delivery', timeoutMs: 20_000 });
+      expect(await storedProperties(topic)).toEqual([{}]);
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['request']);
     });
   });
 });

@@ -7,7 +7,8 @@ import { InvalidReceiptHandleError } from '../errors/invalid-receipt-handle.erro
 import type { MessageView } from '../message';
 import { registerGroup } from '../store/membership';
 import { topicQueueCounts } from '../store/topics';
-import { toMessageView } from '../stored-message';
+import { StoredMessage, toMessageView } from '../stored-message';
+import type { TracedMessage } from '../tracing/tracing';
 import { startOffsets } from '../store/offsets';
 import { queueKey } from '../util/keys';
 import { databaseTimeAgo } from '../store/maintenance';
@@ -95,7 +96,8 @@ export class SimpleConsumer {
   private readonly createdAt = performance.now();
   /** What this broker had acknowledged at creation: those messages precede it whatever the clock says. */
   private readonly appendedBefore: ReadonlyMap<string, number>;
-  private readonly storedTopic = new WeakMap<ReceivedMessage, string>();
+  /** What each received message was stored as: its copy's topic, and the properties with its trace context. */
+  private readonly stored = new WeakMap<ReceivedMessage, StoredMessage>();
   private closed = false;
 
   /** @internal use `broker.simpleConsumer(...)` */
@@ -119,9 +121,17 @@ export class SimpleConsumer {
     const max = intOption(options.maxMessages, 'maxMessages', 16, 1, 1_024);
     const invisibleMs = intOption(options.invisibleDuration, 'invisibleDuration', 30_000, 1, 12 * 3_600_000);
     const awaitMs = intOption(options.awaitDuration, 'awaitDuration', 0, 0, 600_000);
+    const tracing = this.ctx.tracing;
     return guard('receive', async () => {
       await this.prepared();
-      return this.pop(max, invisibleMs, awaitMs);
+      if (tracing === null) return this.pop(max, invisibleMs, awaitMs);
+      // the span names the subscribed topics; the last one is the group's retry topic
+      return tracing.receive(
+        this.group,
+        this.topics.slice(0, -1),
+        () => this.pop(max, invisibleMs, awaitMs),
+        (message) => this.storedOf(message),
+      );
     });
   }
 
@@ -160,7 +170,7 @@ export class SimpleConsumer {
           return rows.map(({ message: stored, receipt }) => {
             const message = { ...toMessageView(stored), receiptHandle: receipt };
             this.ctx.metrics?.consumer(this.group, message.topic).delivered(message, false);
-            this.storedTopic.set(message, stored.topic);
+            this.stored.set(message, stored);
             return message;
           });
         }
@@ -176,7 +186,8 @@ export class SimpleConsumer {
   async ack(message: ReceivedMessage): Promise<void> {
     this.assertOpen('ack');
     const ref = this.refOf(message);
-    if ((await guard('ack', () => settleReceipt(this.ctx.pool, ref, null))) === null) {
+    const settle = (): Promise<string | null> => guard('ack', () => settleReceipt(this.ctx.pool, ref, null));
+    if ((await this.traced('ack', message, settle)) === null) {
       throw new InvalidReceiptHandleError(this.group, message.msgId);
     }
   }
@@ -186,9 +197,31 @@ export class SimpleConsumer {
     this.assertOpen('change invisible duration');
     const extend = intOption(ms, 'invisibleDuration', 0, 1, 12 * 3_600_000);
     const ref = this.refOf(message);
-    const receipt = await guard('change invisible duration', () => settleReceipt(this.ctx.pool, ref, extend));
+    const settle = (): Promise<string | null> => guard('change invisible duration', () => settleReceipt(this.ctx.pool, ref, extend));
+    const receipt = await this.traced('change_invisible_duration', message, settle);
     if (receipt === null) throw new InvalidReceiptHandleError(this.group, message.msgId);
     message.receiptHandle = receipt;
+  }
+
+  /** Runs a settle operation in its span when tracing. */
+  private traced<T>(operation: 'ack' | 'change_invisible_duration', message: ReceivedMessage, settle: () => Promise<T>): Promise<T> {
+    const tracing = this.ctx.tracing;
+    return tracing === null ? settle() : tracing.settle(operation, this.group, this.storedOf(message), settle);
+  }
+
+  /** A received message with its trace context, under its original topic. */
+  private storedOf(message: ReceivedMessage): TracedMessage {
+    const stored = this.stored.get(message);
+    if (stored !== undefined) return { ...stored, topic: stored.originTopic ?? stored.topic };
+    // not received here (refOf refuses it): no context to link to
+    return {
+      topic: message.topic,
+      msgId: message.msgId,
+      tag: message.tag ?? null,
+      keys: message.keys,
+      messageGroup: message.messageGroup ?? null,
+      properties: null,
+    };
   }
 
   /** Stops this consumer; unacked messages reappear when their invisibility ends. */
@@ -208,7 +241,7 @@ export class SimpleConsumer {
       throw new InvalidOptionsError('message', 'must be a message returned by receive() (receiptHandle, queueId, queueOffset)');
     }
     // a resent dead letter is stored under %RETRY%<group> while the message shows its original topic
-    const topic = this.storedTopic.get(message) ?? message.topic;
+    const topic = this.stored.get(message)?.topic ?? message.topic;
     return { group: this.group, topic, queueId: message.queueId, offset: message.queueOffset, receipt: message.receiptHandle };
   }
 

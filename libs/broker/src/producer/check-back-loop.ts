@@ -8,6 +8,7 @@ import { leaveProducerGroup, producerHeartbeat } from '../store/membership';
 import { trackResource, untrackResource } from '../util/resources';
 import { DueLoop } from '../util/due-loop';
 import type { PassResult } from '../util/due-loop';
+import type { CheckSpanHandle } from '../tracing/tracing';
 import type { ResolvedTransactionProducerOptions, TransactionResolution } from './transaction-producer';
 
 const CLAIM_BATCH = 64;
@@ -95,18 +96,9 @@ export class CheckBackLoop {
       while (next < claimed.length && !this.loop.isStopped) {
         const half = claimed[next];
         next += 1;
-        const answer = await this.ask(half);
-        this.checksSinceHeartbeat += 1;
-        if (answer === 'UNKNOWN') {
-          inconclusive.push(half.transactionId);
-          continue;
-        }
-        try {
-          await this.resolve(half.transactionId, answer);
-        } catch (error) {
-          // resolved meanwhile by its own producer (or an operator): nothing left to do
-          this.ctx.options.logger.log('info', 'check-back outcome not applied', { transactionId: half.transactionId, error: errorText(error) });
-        }
+        const tracing = this.ctx.tracing;
+        const outcome = tracing === null ? await this.check(half, null) : await tracing.checkBack(this.options.group, half, (span) => this.check(half, span));
+        if (outcome === 'UNKNOWN') inconclusive.push(half.transactionId);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.checkConcurrency, claimed.length) }, worker));
@@ -115,7 +107,25 @@ export class CheckBackLoop {
     }
   }
 
-  private async ask(half: ClaimedHalf): Promise<TransactionResolution> {
+  /**
+   * Asks the checker about one half and applies a COMMIT or ROLLBACK; returns the answer
+   * (UNKNOWN for one to re-schedule). Inside the check-back span when tracing, so the
+   * checker's own spans nest under it.
+   */
+  private async check(half: ClaimedHalf, span: CheckSpanHandle | null): Promise<TransactionResolution> {
+    const answer = await this.ask(half, span);
+    this.checksSinceHeartbeat += 1;
+    if (answer === 'UNKNOWN') return answer;
+    try {
+      await this.resolve(half.transactionId, answer);
+    } catch (error) {
+      // resolved meanwhile by its own producer (or an operator): nothing left to do
+      this.ctx.options.logger.log('info', 'check-back outcome not applied', { transactionId: half.transactionId, error: errorText(error) });
+    }
+    return answer;
+  }
+
+  private async ask(half: ClaimedHalf, span: CheckSpanHandle | null): Promise<TransactionResolution> {
     try {
       // a checker that has not answered within checkTimeout counts as UNKNOWN
       const answer = await within(
@@ -123,10 +133,15 @@ export class CheckBackLoop {
         this.options.checkTimeout,
       );
       const outcome = answer === 'COMMIT' || answer === 'ROLLBACK' ? answer : 'UNKNOWN';
-      this.ctx.metrics?.checkedBack(this.options.group, answer === TIMED_OUT ? 'timeout' : outcome);
+      const reported = answer === TIMED_OUT ? 'timeout' : outcome;
+      this.ctx.metrics?.checkedBack(this.options.group, reported);
+      span?.answered(reported);
+      if (answer === TIMED_OUT) span?.fail(new Error(`checker exceeded checkTimeout (${this.options.checkTimeout} ms)`), 'timeout');
       return outcome;
     } catch (error) {
       this.ctx.metrics?.checkedBack(this.options.group, 'error');
+      span?.answered('error');
+      span?.fail(error, error instanceof Error ? error.name : 'Error');
       this.ctx.options.logger.log('warn', 'checker failed; counted as UNKNOWN', {
         group: this.options.group,
         transactionId: half.transactionId,

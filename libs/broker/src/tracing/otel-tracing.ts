@@ -1,5 +1,6 @@
 import type * as Otel from '@opentelemetry/api';
-import type { SpanHandle, Tracing, TracedMessage } from './tracing';
+import { CheckSpanHandle, SpanHandle, Tracing, TracedMessage, TRACE_PROPERTIES } from './tracing';
+import type { ResolvedTracingOptions } from './tracing-options';
 import type { BrokerLogger, LogFields, LogLevel } from '../logger';
 
 type OtelApi = typeof Otel;
@@ -19,9 +20,21 @@ export function loadOtelApi(): OtelApi | null {
   return loaded;
 }
 
+// SpanKind and SpanStatusCode values, so this module needs no runtime import of the optional peer
+const SPAN_KIND_INTERNAL = 0;
+const SPAN_KIND_CLIENT = 2;
 const SPAN_KIND_PRODUCER = 3;
 const SPAN_KIND_CONSUMER = 4;
 const STATUS_ERROR = 2;
+/** W3C baggage's own limit on the header; larger baggage is not stored. */
+const MAX_BAGGAGE_BYTES = 8_192;
+
+/** RocketMQ's message types, as its client instrumentation reports them. */
+function messageType(message: TracedMessage, operation: string): string {
+  if (operation === 'send_half') return 'transaction';
+  if (message.messageGroup !== null) return 'fifo';
+  return message.delayMs !== undefined && message.delayMs > 0 ? 'delay' : 'normal';
+}
 
 /** Messaging semantic conventions, with RocketMQ's own attributes (never bodies). */
 function attributes(topic: string, message: TracedMessage | null, operation: string, type: string): Otel.Attributes {
@@ -34,17 +47,29 @@ function attributes(topic: string, message: TracedMessage | null, operation: str
   if (message !== null) {
     attrs['messaging.message.id'] = message.msgId;
     if (message.tag !== null) attrs['messaging.rocketmq.message.tag'] = message.tag;
-    if (message.keys !== null) attrs['messaging.rocketmq.message.keys'] = message.keys;
+    if (message.keys !== null && message.keys.length > 0) attrs['messaging.rocketmq.message.keys'] = message.keys;
     if (message.messageGroup !== null) attrs['messaging.rocketmq.message.group'] = message.messageGroup;
-    attrs['messaging.rocketmq.message.type'] = message.messageGroup !== null ? 'fifo' : 'normal';
+    attrs['messaging.rocketmq.message.type'] = messageType(message, operation);
   }
   return attrs;
+}
+
+function failSpan(span: Otel.Span, error: unknown, type: string): void {
+  span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setAttribute('error.type', type);
+}
+
+function errorType(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
 }
 
 export class OtelTracing implements Tracing {
   private readonly tracer: Otel.Tracer;
 
-  constructor(private readonly api: OtelApi) {
+  constructor(
+    private readonly api: OtelApi,
+    private readonly options: ResolvedTracingOptions,
+  ) {
     this.tracer = api.trace.getTracer('@herald/broker');
   }
 
@@ -59,16 +84,14 @@ export class OtelTracing implements Tracing {
     span.setAttributes(attributes(topic, messages.length === 1 ? messages[0] : null, operation, 'send'));
     if (messages.length > 1) span.setAttribute('messaging.batch.message_count', messages.length);
     const spanContext = api.trace.setSpan(api.context.active(), span);
-    for (const message of messages) {
-      const carrier: Record<string, string> = {};
-      api.propagation.inject(spanContext, carrier);
-      if (Object.keys(carrier).length > 0) message.properties = { ...(message.properties ?? {}), ...carrier };
+    const carrier = this.inject(spanContext);
+    if (carrier !== null) {
+      for (const message of messages) message.properties = { ...(message.properties ?? {}), ...carrier };
     }
     try {
       return await api.context.with(spanContext, send);
     } catch (error) {
-      span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
-      span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');
+      failSpan(span, error, errorType(error));
       throw error;
     } finally {
       span.end();
@@ -77,9 +100,10 @@ export class OtelTracing implements Tracing {
 
   process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: (span: SpanHandle) => Promise<T>): Promise<T> {
     const { api } = this;
-    const parent =
-      message.properties !== null && 'traceparent' in message.properties ? api.propagation.extract(api.ROOT_CONTEXT, message.properties) : api.ROOT_CONTEXT;
-    const span = this.tracer.startSpan(`process ${topic}`, { kind: SPAN_KIND_CONSUMER }, parent);
+    const carried = this.extract(message);
+    const span = this.options.useLinks
+      ? this.tracer.startSpan(`process ${topic}`, { kind: SPAN_KIND_CONSUMER, root: true, links: this.linksTo([carried]) })
+      : this.tracer.startSpan(`process ${topic}`, { kind: SPAN_KIND_CONSUMER }, carried);
     if (!span.isRecording()) {
       span.end();
       return handle(NO_SPAN);
@@ -89,17 +113,111 @@ export class OtelTracing implements Tracing {
       'messaging.consumer.group.name': group,
       'herald.reconsume_times': message.reconsumeTimes,
     });
-    const handleOfSpan: SpanHandle = {
-      fail(error, type) {
-        span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
-        span.setAttribute('error.type', type);
-      },
+    const handleOfSpan: SpanHandle = { fail: (error, type) => failSpan(span, error, type) };
+    // the handler sees the carried baggage (when opted in) whichever way the span is parented
+    return api.context.with(api.trace.setSpan(carried, span), () => handle(handleOfSpan)).finally(() => span.end());
+  }
+
+  checkBack<T>(group: string, message: TracedMessage & { transactionId: string }, check: (span: CheckSpanHandle) => Promise<T>): Promise<T> {
+    const { api } = this;
+    const carried = this.extract(message);
+    const span = this.tracer.startSpan(`check ${message.topic}`, { kind: SPAN_KIND_INTERNAL, root: true, links: this.linksTo([carried]) });
+    if (!span.isRecording()) {
+      span.end();
+      return check(NO_CHECK_SPAN);
+    }
+    span.setAttributes({
+      ...attributes(message.topic, message, 'check', 'process'),
+      'messaging.rocketmq.client_group': group,
+      'messaging.rocketmq.message.type': 'transaction',
+      'herald.transaction_id': message.transactionId,
+    });
+    const handleOfSpan: CheckSpanHandle = {
+      fail: (error, type) => failSpan(span, error, type),
+      answered: (outcome) => span.setAttribute('herald.check_back.outcome', outcome),
     };
-    return api.context.with(api.trace.setSpan(parent, span), () => handle(handleOfSpan)).finally(() => span.end());
+    return api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, span), () => check(handleOfSpan)).finally(() => span.end());
+  }
+
+  async receive<R>(group: string, topics: readonly string[], receive: () => Promise<R[]>, tracedOf: (received: R) => TracedMessage): Promise<R[]> {
+    const name = topics.length === 1 ? `receive ${topics[0]}` : 'receive';
+    const span = this.tracer.startSpan(name, { kind: SPAN_KIND_CLIENT });
+    if (!span.isRecording()) {
+      span.end();
+      return receive();
+    }
+    span.setAttributes({
+      ...attributes(topics.length === 1 ? topics[0] : topics.join(','), null, 'receive', 'receive'),
+      'messaging.consumer.group.name': group,
+    });
+    try {
+      const received = await receive();
+      span.setAttribute('messaging.batch.message_count', received.length);
+      span.addLinks(this.linksTo(received.map((r) => this.extract(tracedOf(r)))));
+      return received;
+    } catch (error) {
+      failSpan(span, error, errorType(error));
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async settle<T>(operation: 'ack' | 'change_invisible_duration', group: string, message: TracedMessage, settle: () => Promise<T>): Promise<T> {
+    const span = this.tracer.startSpan(`${operation} ${message.topic}`, { kind: SPAN_KIND_CLIENT, links: this.linksTo([this.extract(message)]) });
+    if (!span.isRecording()) {
+      span.end();
+      return settle();
+    }
+    span.setAttributes({ ...attributes(message.topic, message, operation, 'settle'), 'messaging.consumer.group.name': group });
+    try {
+      return await settle();
+    } catch (error) {
+      failSpan(span, error, errorType(error));
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** The trace properties to store for `context`; null when the propagator writes none. */
+  private inject(context: Otel.Context): Record<string, string> | null {
+    const { api } = this;
+    const written: Record<string, string> = {};
+    api.propagation.inject(this.options.baggage ? context : api.propagation.deleteBaggage(context), written);
+    let carrier: Record<string, string> | null = null;
+    // only the W3C fields are carried: they are the ones reserved from users and hidden from consumers
+    for (const name of TRACE_PROPERTIES) {
+      const value = written[name];
+      if (value === undefined || (name === 'baggage' && Buffer.byteLength(value) > MAX_BAGGAGE_BYTES)) continue;
+      (carrier ??= {})[name] = value;
+    }
+    return carrier;
+  }
+
+  /** The context a message carries (ROOT_CONTEXT when none); its baggage only when opted in. */
+  private extract(message: TracedMessage): Otel.Context {
+    const { api } = this;
+    const properties = message.properties;
+    if (properties === null || !('traceparent' in properties)) return api.ROOT_CONTEXT;
+    const carrier: Record<string, string> = {};
+    for (const name of TRACE_PROPERTIES) if (name in properties) carrier[name] = properties[name];
+    const context = api.propagation.extract(api.ROOT_CONTEXT, carrier);
+    return this.options.baggage ? context : api.propagation.deleteBaggage(context);
+  }
+
+  private linksTo(contexts: Otel.Context[]): Otel.Link[] {
+    const links: Otel.Link[] = [];
+    for (const context of contexts) {
+      const spanContext = this.api.trace.getSpanContext(context);
+      if (spanContext !== undefined && this.api.trace.isSpanContextValid(spanContext)) links.push({ context: spanContext });
+    }
+    return links;
   }
 }
 
 const NO_SPAN: SpanHandle = { fail: () => undefined };
+const NO_CHECK_SPAN: CheckSpanHandle = { fail: () => undefined, answered: () => undefined };
 
 /**
  * The broker's logger, with `trace_id` and `span_id` added to a line logged while a
