@@ -15,6 +15,8 @@ export interface ClusterOptions {
   maxReconsumeTimes?: number;
   /** Scale of the broker's decaying delays (10 s, 30 s, 1 m, ...). Default 0.01. */
   delayScale?: number;
+  /** Where the services append their finished spans (JSON lines per process, see apps/shared/src/tracing.ts). Default '' (no tracing). */
+  traceDir?: string;
 }
 
 /** The services' ADMIN_TOKEN: a fresh random one per cluster, so nothing else on the machine can drive their admin endpoints. */
@@ -53,9 +55,10 @@ export class Cluster {
       DELAY_SCALE: String(options.delayScale),
       ORDER_URL: `http://127.0.0.1:${ports.order}`,
       NO_COLOR: '1',
+      SAMPLE_TRACE_DIR: options.traceDir,
     };
     const service = (name: ServiceName, concurrency: number): ServiceProcess =>
-      new ServiceProcess(name, ports[name], { ...common, DATABASE_URL: urls[name], LISTENER_CONCURRENCY: String(concurrency) });
+      new ServiceProcess(name, ports[name], { ...common, DATABASE_URL: urls[name], LISTENER_CONCURRENCY: String(concurrency), OTEL_SERVICE_NAME: name });
     this.services = {
       order: service('order', 16),
       inventory: service('inventory', options.listenerConcurrency),
@@ -76,7 +79,12 @@ export class Cluster {
     const cluster = new Cluster(
       urls,
       ports,
-      { listenerConcurrency: options.listenerConcurrency ?? 2, maxReconsumeTimes: options.maxReconsumeTimes ?? 3, delayScale: options.delayScale ?? 0.01 },
+      {
+        listenerConcurrency: options.listenerConcurrency ?? 2,
+        maxReconsumeTimes: options.maxReconsumeTimes ?? 3,
+        delayScale: options.delayScale ?? 0.01,
+        traceDir: options.traceDir ?? '',
+      },
       broker,
       newAdminToken(),
     );

@@ -1,3 +1,5 @@
+// first: instruments http and pg before anything loads them (when SAMPLE_TRACE_DIR is set)
+import '../../shared/src/tracing';
 import { bootstrapService } from '../../shared/src/bootstrap';
 import { readServiceConfig } from '../../shared/src/service-config';
 import { inventoryAppModule } from './app.module';
