@@ -22,11 +22,15 @@ import type { QueueSystem } from './systems/system';
 
 const SYSTEMS: Record<string, { database: string; open: (url: string) => Promise<QueueSystem> }> = {
   herald: { database: 'bench_herald', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_local')) },
-  // not in the default run: `--only herald,herald-metrics` measures what metrics cost, interleaved
-  'herald-metrics': { database: 'bench_herald_metrics', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_metrics_local'), true) },
+  // not in the default run: `--only herald,herald-metrics` (or herald-tracing) measures what metrics (tracing) cost, interleaved
+  'herald-metrics': { database: 'bench_herald_metrics', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_metrics_local'), 'metrics') },
+  'herald-tracing': { database: 'bench_herald_tracing', open: (url) => HeraldSystem.open(url, databaseUrl(url, 'bench_herald_tracing_local'), 'tracing') },
   'pg-boss': { database: 'bench_pgboss', open: (url) => PgBossSystem.open(url) },
   'graphile-worker': { database: 'bench_graphile', open: (url) => GraphileWorkerSystem.open(url) },
 };
+
+/** Systems only run when named in `--only`. */
+const OPT_IN_SYSTEMS = ['herald-metrics', 'herald-tracing'];
 
 const SCENARIOS = ['single', 'batch', 'transactional', 'decorated', 'drain', 'live', 'long-snapshot'];
 
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
     },
   });
   const quick = values.quick ?? false;
-  const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SYSTEMS).filter((name) => name !== 'herald-metrics');
+  const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SYSTEMS).filter((name) => !OPT_IN_SYSTEMS.includes(name));
   const unknown = names.filter((name) => !SYSTEMS[name]);
   if (unknown.length > 0) throw new Error(`--only: unknown system(s) ${unknown.join(', ')}; choose from ${Object.keys(SYSTEMS).join(', ')}`);
   const chosen = new Set(values.scenarios ? values.scenarios.split(',').map((s) => s.trim()) : SCENARIOS);
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
       const { database, open } = SYSTEMS[name];
       await recreateDatabase(postgres.url, database);
       if (name === 'herald') await recreateDatabase(postgres.url, 'bench_herald_local');
-      if (name === 'herald-metrics') await recreateDatabase(postgres.url, 'bench_herald_metrics_local');
+      if (OPT_IN_SYSTEMS.includes(name)) await recreateDatabase(postgres.url, `bench_${name.replace('-', '_')}_local`);
       systems.push(await open(databaseUrl(postgres.url, database)));
     }
     let run = 0;

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn, Repository } from 'typeorm';
-import { ConsoleLogger } from '@herald/broker';
+import { BrokerOptions, ConsoleLogger } from '@herald/broker';
 import { HeraldModule, TransactionalMessage } from '@herald/transaction';
 import type { BenchMessage } from './system';
 
@@ -31,6 +31,7 @@ class BenchOrders {
 export async function openDecoratedPath(
   brokerUrl: string,
   localUrl: string,
+  extra: Partial<BrokerOptions> = {},
 ): Promise<{ send: (m: BenchMessage) => Promise<void>; close: () => Promise<void> }> {
   @Module({
     imports: [
@@ -38,7 +39,7 @@ export async function openDecoratedPath(
       TypeOrmModule.forRoot({ type: 'postgres', url: localUrl, entities: [BenchOrder], synchronize: true, extra: { max: 32 } }),
       TypeOrmModule.forFeature([BenchOrder]),
       HeraldModule.forRoot({
-        broker: { connectionString: brokerUrl, poolSize: 20, logger: new ConsoleLogger('error') },
+        broker: { connectionString: brokerUrl, poolSize: 20, logger: new ConsoleLogger('error'), ...extra },
         producerGroup: 'bench-decorated',
         startListeners: false,
       }),

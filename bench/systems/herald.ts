@@ -1,8 +1,37 @@
 import { Pool } from 'pg';
 import { Registry } from 'prom-client';
-import { Broker, ConsoleLogger, Producer, PushConsumer, TransactionProducer } from '@herald/broker';
+import { context, propagation } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResult, ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BatchSpanProcessor, ReadableSpan, SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { Broker, BrokerOptions, ConsoleLogger, Producer, PushConsumer, TransactionProducer } from '@herald/broker';
 import { DECORATED_TOPIC, openDecoratedPath } from './herald-nest';
 import { BenchMessage, BrokerDatabase, encode, QueueSystem } from './system';
+
+export type HeraldVariant = 'plain' | 'metrics' | 'tracing';
+
+/** What the spans cost to make and hand to an exporter; none is sent anywhere. */
+class DroppingExporter implements SpanExporter {
+  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+/**
+ * An SDK for the tracing variant's broker only (its own provider, so the plain system in the
+ * same run records nothing). Propagator and context manager are global, as an app's SDK
+ * registers them; without a recording span the plain system never uses either.
+ */
+function sdkWithDroppingExporter(): TracerProvider {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  // a queue deep enough that the sends' spans are exported, not dropped, at full rate
+  const exporter = new DroppingExporter();
+  return new TracerProvider({
+    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 65_536, maxExportBatchSize: 4_096, scheduledDelayMillis: 500 })],
+  });
+}
 
 /** Herald: group-committed sends, one push consumer (32 handlers, 256-message pulls). */
 export class HeraldSystem implements QueueSystem {
@@ -19,32 +48,41 @@ export class HeraldSystem implements QueueSystem {
     /** The "service's own database" of the transactional scenario: a separate database. */
     private readonly local: Pool,
     private readonly decorated: { send: (m: BenchMessage) => Promise<void>; close: () => Promise<void> },
+    variant: HeraldVariant,
     /** With metrics on: the scraper reading them every second, as Prometheus would. */
     private readonly scraper: NodeJS.Timeout | null,
+    /** With tracing on: the SDK's provider, shut down on close. */
+    private readonly tracerProvider: TracerProvider | null,
   ) {
     this.tx = broker.transactionProducer({ group: 'bench-tx', checker: () => 'UNKNOWN' });
-    this.name = scraper !== null ? 'Herald, metrics' : 'Herald';
+    this.name = { plain: 'Herald', metrics: 'Herald, metrics', tracing: 'Herald, tracing' }[variant];
     this.settings =
       'topic with 8 queues; producer.send / sendBatch; pushConsumer concurrency 32, pullBatchSize 256' +
-      (scraper !== null ? '; metrics on (own registry, broker state exported), broker.metrics() scraped every second' : '');
+      {
+        plain: '',
+        metrics: '; metrics on (own registry, broker state exported), broker.metrics() scraped every second',
+        tracing:
+          '; tracing on: OpenTelemetry SDK 3 (every span sampled, BatchSpanProcessor, an exporter that drops them), W3C propagator, AsyncLocalStorage context',
+      }[variant];
   }
 
-  static async open(url: string, localUrl: string, withMetrics = false): Promise<HeraldSystem> {
-    const broker = await Broker.connect({
-      connectionString: url,
-      poolSize: 20,
-      logger: new ConsoleLogger('error'),
-      ...(withMetrics ? { metrics: { registry: new Registry(), brokerState: true } } : {}),
-    });
-    const scraper = withMetrics
-      ? setInterval(() => {
-          broker.metrics().catch(() => undefined);
-        }, 1_000)
-      : null;
+  /** `metrics` and `tracing` are the plain system with one of them on, to measure what it costs (`--only herald,herald-tracing`). */
+  static async open(url: string, localUrl: string, variant: HeraldVariant = 'plain'): Promise<HeraldSystem> {
+    const tracerProvider = variant === 'tracing' ? sdkWithDroppingExporter() : null;
+    const observability: Partial<BrokerOptions> =
+      variant === 'metrics' ? { metrics: { registry: new Registry(), brokerState: true } } : tracerProvider !== null ? { tracing: { tracerProvider } } : {};
+    const broker = await Broker.connect({ connectionString: url, poolSize: 20, logger: new ConsoleLogger('error'), ...observability });
+    const scraper =
+      variant === 'metrics'
+        ? setInterval(() => {
+            broker.metrics().catch(() => undefined);
+          }, 1_000)
+        : null;
     const local = new Pool({ connectionString: localUrl, max: 32 });
     local.on('error', () => undefined);
     await local.query('CREATE TABLE IF NOT EXISTS orders (transaction_id text PRIMARY KEY, seq int NOT NULL)');
-    return new HeraldSystem({ url, schema: broker.options.schema }, broker, local, await openDecoratedPath(url, localUrl), scraper);
+    const decorated = await openDecoratedPath(url, localUrl, observability);
+    return new HeraldSystem({ url, schema: broker.options.schema }, broker, local, decorated, variant, scraper, tracerProvider);
   }
 
   /** sendHalf, then a local transaction that records the order, then commit. */
@@ -103,6 +141,7 @@ export class HeraldSystem implements QueueSystem {
 
   async close(): Promise<void> {
     if (this.scraper !== null) clearInterval(this.scraper);
+    await this.tracerProvider?.shutdown();
     await this.decorated.close();
     await this.broker.admin.deleteTopic(DECORATED_TOPIC).catch(() => false);
     await this.broker.close();

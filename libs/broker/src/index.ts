@@ -2,7 +2,7 @@ export { Broker } from './broker';
 export { DEFAULT_DELAY_LEVELS } from './broker-options';
 export type { BrokerOptions, ResolvedBrokerOptions } from './broker-options';
 export type { MetricsOptions, MetricsRegistry, ResolvedMetricsOptions } from './metrics/metrics-options';
-export type { ResolvedTracingOptions, TracingOptions } from './tracing/tracing-options';
+export type { ResolvedTracingOptions, TracerProviderLike, TracingOptions } from './tracing/tracing-options';
 export { Producer } from './producer/producer';
 export type { ProducerOptions } from './producer/producer';
 export { TransactionProducer } from './producer/transaction-producer';

@@ -194,7 +194,11 @@ describe('tracing (OpenTelemetry)', () => {
           span.end();
         }
       });
-      await waitFor(() => spans(`process ${topic}`).length === 1, { what: 'the check-back commit delivered', timeoutMs: 20_000 });
+      // the delivery may end before the check-back's span does: it ends once the commit returns
+      await waitFor(() => spans(`process ${topic}`).length === 1 && spans(`check ${topic}`).length === 1, {
+        what: 'the check-back commit delivered, and its span ended',
+        timeoutMs: 20_000,
+      });
       const [half] = spans(`send_half ${topic}`);
       const [placed] = spans('place order');
       const [processed] = spans(`process ${topic}`);
@@ -320,6 +324,20 @@ describe('tracing (OpenTelemetry)', () => {
         constructor: InvalidMessageError,
         field: 'properties.baggage',
       });
+    });
+
+    it('tracing.tracerProvider: spans go to the given provider, not the global one', async () => {
+      const own = new InMemorySpanExporter();
+      const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: own })] });
+      const broker = await openBroker({ tracing: { tracerProvider } });
+      const topic = uniqueName('traced-own');
+      await broker.admin.createTopic(topic, { queues: 1 });
+      await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+      expect(own.getFinishedSpans().map((s) => s.name)).toEqual([`send ${topic}`]);
+      expect(spans(`send ${topic}`)).toEqual([]);
+      const [stored] = await storedProperties(topic);
+      expect(stored.traceparent).toContain(own.getFinishedSpans()[0].spanContext().spanId);
+      await expect(openBroker({ tracing: { tracerProvider: {} as never } })).rejects.toMatchObject({ field: 'tracing.tracerProvider' });
     });
 
     it('tracing: false records nothing and writes nothing, even with an SDK registered', async () => {

@@ -36,14 +36,12 @@ function messageType(message: TracedMessage, operation: string): string {
   return message.delayMs !== undefined && message.delayMs > 0 ? 'delay' : 'normal';
 }
 
-/** Messaging semantic conventions, with RocketMQ's own attributes (never bodies). */
-function attributes(topic: string, message: TracedMessage | null, operation: string, type: string): Otel.Attributes {
-  const attrs: Otel.Attributes = {
-    'messaging.system': 'rocketmq',
-    'messaging.destination.name': topic,
-    'messaging.operation.name': operation,
-    'messaging.operation.type': type,
-  };
+/** Messaging semantic conventions, with RocketMQ's own attributes (never bodies); `attrs` may hold more already. */
+function attributes(topic: string, message: TracedMessage | null, operation: string, type: string, attrs: Otel.Attributes = {}): Otel.Attributes {
+  attrs['messaging.system'] = 'rocketmq';
+  attrs['messaging.destination.name'] = topic;
+  attrs['messaging.operation.name'] = operation;
+  attrs['messaging.operation.type'] = type;
   if (message !== null) {
     attrs['messaging.message.id'] = message.msgId;
     if (message.tag !== null) attrs['messaging.rocketmq.message.tag'] = message.tag;
@@ -53,6 +51,12 @@ function attributes(topic: string, message: TracedMessage | null, operation: str
   }
   return attrs;
 }
+
+/** Reads only the broker's trace properties out of a message's properties, without copying them. */
+const TRACE_GETTER: Otel.TextMapGetter<Record<string, string>> = {
+  get: (carrier, key) => (TRACE_PROPERTIES.includes(key) ? carrier[key] : undefined),
+  keys: (carrier) => TRACE_PROPERTIES.filter((name) => name in carrier),
+};
 
 function failSpan(span: Otel.Span, error: unknown, type: string): void {
   span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
@@ -70,7 +74,8 @@ export class OtelTracing implements Tracing {
     private readonly api: OtelApi,
     private readonly options: ResolvedTracingOptions,
   ) {
-    this.tracer = api.trace.getTracer('@herald/broker');
+    // a given provider's tracers are the API's Tracer; only the option's type is structural
+    this.tracer = options.tracerProvider !== null ? (options.tracerProvider.getTracer('@herald/broker') as Otel.Tracer) : api.trace.getTracer('@herald/broker');
   }
 
   async send<T>(operation: 'send' | 'send_half', topic: string, messages: TracedMessage[], send: () => Promise<T>): Promise<T> {
@@ -86,7 +91,8 @@ export class OtelTracing implements Tracing {
     const spanContext = api.trace.setSpan(api.context.active(), span);
     const carrier = this.inject(spanContext);
     if (carrier !== null) {
-      for (const message of messages) message.properties = { ...(message.properties ?? {}), ...carrier };
+      // messages without properties share the carrier: it is only read from here on
+      for (const message of messages) message.properties = message.properties === null ? carrier : { ...message.properties, ...carrier };
     }
     try {
       return await api.context.with(spanContext, send);
@@ -108,11 +114,9 @@ export class OtelTracing implements Tracing {
       span.end();
       return handle(NO_SPAN);
     }
-    span.setAttributes({
-      ...attributes(topic, message, 'process', 'process'),
-      'messaging.consumer.group.name': group,
-      'herald.reconsume_times': message.reconsumeTimes,
-    });
+    span.setAttributes(
+      attributes(topic, message, 'process', 'process', { 'messaging.consumer.group.name': group, 'herald.reconsume_times': message.reconsumeTimes }),
+    );
     const handleOfSpan: SpanHandle = { fail: (error, type) => failSpan(span, error, type) };
     // the handler sees the carried baggage (when opted in) whichever way the span is parented
     return api.context.with(api.trace.setSpan(carried, span), () => handle(handleOfSpan)).finally(() => span.end());
@@ -200,10 +204,8 @@ export class OtelTracing implements Tracing {
     const { api } = this;
     const properties = message.properties;
     if (properties === null || !('traceparent' in properties)) return api.ROOT_CONTEXT;
-    const carrier: Record<string, string> = {};
-    for (const name of TRACE_PROPERTIES) if (name in properties) carrier[name] = properties[name];
-    const context = api.propagation.extract(api.ROOT_CONTEXT, carrier);
-    return this.options.baggage ? context : api.propagation.deleteBaggage(context);
+    const context = api.propagation.extract(api.ROOT_CONTEXT, properties, TRACE_GETTER);
+    return this.options.baggage || !('baggage' in properties) ? context : api.propagation.deleteBaggage(context);
   }
 
   private linksTo(contexts: Otel.Context[]): Otel.Link[] {

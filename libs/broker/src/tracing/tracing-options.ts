@@ -1,7 +1,17 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { boolOption } from '../option-limits';
 
+/**
+ * Where spans are created: an OpenTelemetry `TracerProvider` (structurally: Herald's types
+ * do not depend on @opentelemetry/api, an optional peer).
+ */
+export interface TracerProviderLike {
+  getTracer(name: string, version?: string): object;
+}
+
 export interface TracingOptions {
+  /** The provider to create spans with. Default: the globally registered one (`trace.getTracerProvider()`). */
+  tracerProvider?: TracerProviderLike;
   /**
    * A consumer's `process` span starts a new trace, with a link to the message's context,
    * instead of being its child (for long-lived or fan-out flows where one trace per
@@ -17,6 +27,7 @@ export interface TracingOptions {
 }
 
 export interface ResolvedTracingOptions {
+  tracerProvider: TracerProviderLike | null;
   useLinks: boolean;
   baggage: boolean;
 }
@@ -29,7 +40,12 @@ export function resolveTracingOptions(options: boolean | TracingOptions | undefi
   if (options === false) return null;
   const given: TracingOptions = options === undefined || options === true ? {} : options;
   if (given === null || typeof given !== 'object') throw new InvalidOptionsError('tracing', 'must be true, false or an options object');
+  const tracerProvider = given.tracerProvider ?? null;
+  if (tracerProvider !== null && (typeof tracerProvider !== 'object' || typeof tracerProvider.getTracer !== 'function')) {
+    throw new InvalidOptionsError('tracing.tracerProvider', 'must be an OpenTelemetry TracerProvider');
+  }
   return {
+    tracerProvider,
     useLinks: boolOption(given.useLinks, 'tracing.useLinks', false),
     baggage: boolOption(given.baggage, 'tracing.baggage', false),
   };
