@@ -264,4 +264,21 @@ describe('metrics (prom-client)', () => {
     const plain = await openBroker();
     await expect(plain.metrics()).rejects.toBeInstanceOf(IllegalStateError);
   });
+
+  it('formats as OpenMetrics on a registry set to it (what Prometheus negotiates first)', async () => {
+    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const broker = await openBroker({ metrics: { registry, brokerState: true } });
+    const topic = uniqueName('openmetrics');
+    await broker.admin.createTopic(topic, { queues: 1 });
+    await broker.producer({ group: 'p' }).send({ topic, body: 'x' });
+    const text = await broker.metrics();
+    expect(broker.metricsContentType).toMatch(/^application\/openmetrics-text; version=1\.0\.0/);
+    // OpenMetrics names a counter's family without `_total`, and its samples with it
+    expect(text).toMatch(/^# TYPE herald_messages_in counter$/m);
+    expect(sample(text, 'herald_messages_in_total', { topic, message_type: 'normal' })).toBe(1);
+    expect(text).toMatch(/^# TYPE herald_send_cost_time histogram$/m);
+    expect(sample(text, 'herald_send_cost_time_count', { topic, invocation_status: 'success' })).toBe(1);
+    expect(text).toMatch(/^# TYPE herald_consumer_lag_messages gauge$/m);
+    expect(text.trimEnd().endsWith('# EOF')).toBe(true);
+  });
 });
