@@ -63,8 +63,16 @@ function failSpan(span: Otel.Span, error: unknown, type: string): void {
   span.setAttribute('error.type', type);
 }
 
-function errorType(error: unknown): string {
-  return error instanceof Error ? error.name : 'Error';
+/** Runs `run` and ends the span when it settles; a rejection marks the span failed with the error's name. */
+async function endWhenSettled<T>(span: Otel.Span, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    failSpan(span, error, error instanceof Error ? error.name : 'Error');
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 export class OtelTracing implements Tracing {
@@ -78,7 +86,7 @@ export class OtelTracing implements Tracing {
     this.tracer = options.tracerProvider !== null ? (options.tracerProvider.getTracer('@herald/broker') as Otel.Tracer) : api.trace.getTracer('@herald/broker');
   }
 
-  async send<T>(operation: 'send' | 'send_half', topic: string, messages: TracedMessage[], send: () => Promise<T>): Promise<T> {
+  send<T>(operation: 'send' | 'send_half', topic: string, messages: TracedMessage[], send: () => Promise<T>): Promise<T> {
     const { api } = this;
     // attributes only for a recording span: without an SDK a send costs one no-op span
     const span = this.tracer.startSpan(`${operation} ${topic}`, { kind: SPAN_KIND_PRODUCER });
@@ -94,14 +102,7 @@ export class OtelTracing implements Tracing {
       // messages without properties share the carrier: it is only read from here on
       for (const message of messages) message.properties = message.properties === null ? carrier : { ...message.properties, ...carrier };
     }
-    try {
-      return await api.context.with(spanContext, send);
-    } catch (error) {
-      failSpan(span, error, errorType(error));
-      throw error;
-    } finally {
-      span.end();
-    }
+    return endWhenSettled(span, () => api.context.with(spanContext, send));
   }
 
   process<T>(group: string, topic: string, message: TracedMessage & { reconsumeTimes: number }, handle: (span: SpanHandle) => Promise<T>): Promise<T> {
@@ -143,7 +144,7 @@ export class OtelTracing implements Tracing {
     return api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, span), () => check(handleOfSpan)).finally(() => span.end());
   }
 
-  async receive<R>(group: string, topics: readonly string[], receive: () => Promise<R[]>, tracedOf: (received: R) => TracedMessage): Promise<R[]> {
+  receive<R>(group: string, topics: readonly string[], receive: () => Promise<R[]>, tracedOf: (received: R) => TracedMessage): Promise<R[]> {
     const name = topics.length === 1 ? `receive ${topics[0]}` : 'receive';
     const span = this.tracer.startSpan(name, { kind: SPAN_KIND_CLIENT });
     if (!span.isRecording()) {
@@ -154,34 +155,22 @@ export class OtelTracing implements Tracing {
       ...attributes(topics.length === 1 ? topics[0] : topics.join(','), null, 'receive', 'receive'),
       'messaging.consumer.group.name': group,
     });
-    try {
+    return endWhenSettled(span, async () => {
       const received = await receive();
       span.setAttribute('messaging.batch.message_count', received.length);
       span.addLinks(this.linksTo(received.map((r) => this.extract(tracedOf(r)))));
       return received;
-    } catch (error) {
-      failSpan(span, error, errorType(error));
-      throw error;
-    } finally {
-      span.end();
-    }
+    });
   }
 
-  async settle<T>(operation: 'ack' | 'change_invisible_duration', group: string, message: TracedMessage, settle: () => Promise<T>): Promise<T> {
+  settle<T>(operation: 'ack' | 'change_invisible_duration', group: string, message: TracedMessage, settle: () => Promise<T>): Promise<T> {
     const span = this.tracer.startSpan(`${operation} ${message.topic}`, { kind: SPAN_KIND_CLIENT, links: this.linksTo([this.extract(message)]) });
     if (!span.isRecording()) {
       span.end();
       return settle();
     }
     span.setAttributes({ ...attributes(message.topic, message, operation, 'settle'), 'messaging.consumer.group.name': group });
-    try {
-      return await settle();
-    } catch (error) {
-      failSpan(span, error, errorType(error));
-      throw error;
-    } finally {
-      span.end();
-    }
+    return endWhenSettled(span, settle);
   }
 
   /** The trace properties to store for `context`; null when the propagator writes none. */
