@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { Registry } from 'prom-client';
+import { OpenMetricsContentType, Registry } from 'prom-client';
 import { IllegalStateError, InvalidOptionsError, MessageView } from '@herald/broker';
 import { useTestDatabase } from '@herald/test-support/test-database';
 import { waitFor } from '@herald/test-support/wait-for';
@@ -266,7 +266,8 @@ describe('metrics (prom-client)', () => {
   });
 
   it('formats as OpenMetrics on a registry set to it (what Prometheus negotiates first)', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const broker = await openBroker({ metrics: { registry, brokerState: true } });
     const topic = uniqueName('openmetrics');
     await broker.admin.createTopic(topic, { queues: 1 });
