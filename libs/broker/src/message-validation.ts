@@ -1,4 +1,4 @@
-import { TRACE_PROPERTIES } from './tracing/tracing';
+import { RESERVED_PROPERTIES } from './reserved-properties';
 import { InvalidMessageError } from './errors/invalid-message.error';
 import { MessageTooLargeError } from './errors/message-too-large.error';
 import type { Message } from './message';
@@ -104,7 +104,8 @@ function checkProperties(properties: unknown, topic: string): Record<string, str
   }
   for (const [name, value] of entries) {
     if (!PROPERTY_NAME.test(name)) throw new InvalidMessageError(`properties.${name}`, 'name must match ^[A-Za-z_$][A-Za-z0-9_.$-]{0,63}$', topic);
-    if (TRACE_PROPERTIES.includes(name)) throw new InvalidMessageError(`properties.${name}`, 'is reserved: the broker writes it for trace propagation', topic);
+    const reserved = RESERVED_PROPERTIES.get(name);
+    if (reserved !== undefined) throw new InvalidMessageError(`properties.${name}`, `is reserved: ${reserved}`, topic);
     if (typeof value !== 'string') throw new InvalidMessageError(`properties.${name}`, 'value must be a string', topic);
     if (value.length > MESSAGE_LIMITS.propertyValueLength) {
       throw new InvalidMessageError(`properties.${name}`, `value is longer than ${MESSAGE_LIMITS.propertyValueLength} characters`, topic);

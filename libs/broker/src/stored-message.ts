@@ -1,6 +1,6 @@
 import type { MessageView } from './message';
 import { messageBytes, OutgoingMessage } from './message-validation';
-import { userProperties } from './tracing/tracing';
+import { userProperties } from './reserved-properties';
 
 /**
  * A message as the store holds it, mapped from its row at the store boundary. `topic` is

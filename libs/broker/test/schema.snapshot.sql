@@ -424,7 +424,11 @@ BEGIN
     RETURNING r.topic, r.queue_id, r.queue_offset, r.reconsume_times
   )
   SELECT array_agg('%DLQ%' || p_group), array_agg(0), array_agg(m.msg_id), array_agg(m.tag), array_agg(to_jsonb(m.keys)),
-         array_agg(m.message_group), array_agg(m.properties), array_agg(m.body), array_agg(m.born_at),
+         array_agg(m.message_group),
+         -- why it is a dead letter, as the push consumer's copies say it (src/failure.ts)
+         array_agg(coalesce(m.properties, '{}'::jsonb) || jsonb_build_object('HERALD_ERROR_TYPE', 'invisible_timeout',
+           'HERALD_ERROR_MESSAGE', 'not acknowledged within its invisible duration; received ' || (d.reconsume_times + 1) || ' times')),
+         array_agg(m.body), array_agg(m.born_at),
          array_agg(d.reconsume_times), array_agg(coalesce(m.origin_topic, m.topic))
     INTO a_topic, a_queue, a_msg, a_tag, a_keys, a_group, a_props, a_body, a_born, a_rc, a_origin
   FROM dead d JOIN messages m ON m.topic = d.topic AND m.queue_id = d.queue_id AND m.queue_offset = d.queue_offset;

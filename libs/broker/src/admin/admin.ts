@@ -16,6 +16,7 @@ import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, assertGroupName, RETRY_PRE
 import { textProblem } from '../util/text';
 import { toEpochMs } from '../util/time';
 import { assertTransactionId } from '../producer/transaction-id';
+import { DeliveryFailure, storedFailure } from '../failure';
 
 export interface TopicInfo {
   name: string;
@@ -43,9 +44,18 @@ export interface GroupMember {
   queues: { topic: string; queueId: number }[];
 }
 
+/** A dead letter, with the failure that put it there. */
+export interface DeadLetter extends MessageView {
+  /** The last delivery's failure (null for a copy stored before Herald recorded failures). */
+  lastError: DeliveryFailure | null;
+}
+
 export interface DeliveryTrace {
-  /** Every stored copy: the original, retries (`%RETRY%<group>`) and dead letters (`%DLQ%<group>`). */
-  stored: { topic: string; queueId: number; queueOffset: number; storedAt: Date; reconsumeTimes: number }[];
+  /**
+   * Every stored copy: the original, retries (`%RETRY%<group>`) and dead letters
+   * (`%DLQ%<group>`), each copy with the failure that caused it.
+   */
+  stored: { topic: string; queueId: number; queueOffset: number; storedAt: Date; reconsumeTimes: number; lastError: DeliveryFailure | null }[];
   /** Per group holding offsets on the original queue: consumed past this message or not yet. */
   groups: { group: string; consumed: boolean }[];
   /** Retries waiting for their due time. */
@@ -200,6 +210,7 @@ export class Admin {
             queueOffset: row.queueOffset,
             storedAt: row.storedAt,
             reconsumeTimes: row.reconsumeTimes,
+            lastError: storedFailure(row.properties),
           })),
           groups: groups.map((g) => ({ group: g.group, consumed: g.consumed })),
           pendingRetries: scheduled.map((s) => ({
@@ -213,13 +224,16 @@ export class Admin {
     });
   }
 
-  /** Messages in a group's dead-letter queue, oldest first. */
-  listDlq(group: string, options: { limit?: number; fromOffset?: number } = {}): Promise<MessageView[]> {
+  /** Messages in a group's dead-letter queue, oldest first, each with the failure that put it there. */
+  listDlq(group: string, options: { limit?: number; fromOffset?: number } = {}): Promise<DeadLetter[]> {
     return guard('list dlq', async () => {
       await this.assertGroup(group);
       const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
       const fromOffset = intOption(options.fromOffset, 'fromOffset', 0, 0, Number.MAX_SAFE_INTEGER);
-      return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map(toMessageView);
+      return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map((row) => ({
+        ...toMessageView(row),
+        lastError: storedFailure(row.properties),
+      }));
     });
   }
 

@@ -4,6 +4,7 @@ import { settleWithin, TIMED_OUT } from '../util/timeout';
 import { StoredMessage, toMessageView } from '../stored-message';
 import type { MessageView } from '../message';
 import type { SpanHandle } from '../tracing/tracing';
+import { DeliveryFailure, failureOf, withFailure } from '../failure';
 import type { ConsumeStrategy, FailureAction } from './consume-strategy';
 import type { ProcessQueue } from './process-queue';
 import type { MessageHandler } from './push-consumer-options';
@@ -168,35 +169,39 @@ export class MessageDispatcher {
     recorder?.delivered(message, true);
     const startedAt = recorder !== null ? performance.now() : 0;
     const tracing = this.ctx.tracing;
-    const retry =
+    const failure =
       tracing === null
         ? await this.handle(message, null)
         : await tracing.process(this.settings.group, message.topic, row, (span) => this.handle(message, span));
-    recorder?.processed(startedAt, !retry);
-    if (retry) {
+    recorder?.processed(startedAt, failure === null);
+    if (failure !== null) {
+      // the failure travels with the message: its retry and dead-letter copies say why
+      const failed = { ...row, properties: withFailure(row.properties, failure) };
       const action = this.settings.strategy.onFailure(row);
       if (action.kind === 'retry-in-place') {
         metrics?.retried(this.settings.group, message.topic);
-        this.retryInPlace(queue, { ...row, reconsumeTimes: row.reconsumeTimes + 1 }, action);
+        this.retryInPlace(queue, { ...failed, reconsumeTimes: row.reconsumeTimes + 1 }, action);
         return;
       }
-      if (!(await this.sendBack(row, action.kind === 'dead-letter'))) return;
+      if (!(await this.sendBack(failed, action.kind === 'dead-letter'))) return;
     }
     queue.finish(row.queueOffset);
     this.onFinished(queue);
   }
 
   /**
-   * Runs the handler, raced against consumeTimeout; true when the message must be retried.
-   * Inside the process span when tracing, so the failure is logged with its trace ids.
+   * Runs the handler, raced against consumeTimeout; the failure when the message must be
+   * retried, else null. Inside the process span when tracing, so the failure is logged
+   * with its trace ids.
    */
-  private async handle(message: MessageView, span: SpanHandle | null): Promise<boolean> {
+  private async handle(message: MessageView, span: SpanHandle | null): Promise<DeliveryFailure | null> {
     try {
       const outcome = this.settings.handler(message);
       // a synchronous handler cannot run late: only promises are raced against consumeTimeout
       const result = isThenable(outcome) ? await this.withConsumeTimeout(outcome) : outcome;
       if (result === TIMED_OUT) {
-        span?.fail(new Error(`handler exceeded consumeTimeout (${this.settings.consumeTimeout} ms)`), 'timeout');
+        const failure = { type: 'timeout', message: `handler exceeded consumeTimeout (${this.settings.consumeTimeout} ms)` };
+        span?.fail(new Error(failure.message), 'timeout');
         this.ctx.options.logger.log('warn', 'handler exceeded consumeTimeout; message handed back for retry, its slot freed', {
           group: this.settings.group,
           topic: message.topic,
@@ -204,10 +209,12 @@ export class MessageDispatcher {
           reconsumeTimes: message.reconsumeTimes,
           consumeTimeout: this.settings.consumeTimeout,
         });
-        return true;
+        return failure;
       }
-      if (result === 'RETRY') span?.fail(new Error('the handler asked for a retry'), 'retry');
-      return result === 'RETRY';
+      if (result !== 'RETRY') return null;
+      const failure = { type: 'retry', message: 'the handler asked for a retry' };
+      span?.fail(new Error(failure.message), 'retry');
+      return failure;
     } catch (error) {
       span?.fail(error, error instanceof Error ? error.name : 'Error');
       this.ctx.options.logger.log('warn', 'handler failed; message will be retried', {
@@ -217,7 +224,7 @@ export class MessageDispatcher {
         reconsumeTimes: message.reconsumeTimes,
         error: errorText(error),
       });
-      return true;
+      return failureOf(error);
     }
   }
 

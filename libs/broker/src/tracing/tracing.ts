@@ -53,11 +53,3 @@ export interface Tracing {
   /** Runs an ack (or invisibility change) in a CONSUMER settle span under the caller's, linked to the message's context. */
   settle<T>(operation: 'ack' | 'change_invisible_duration', group: string, message: TracedMessage, settle: () => Promise<T>): Promise<T>;
 }
-
-/** The properties a consumer sees: the broker's trace properties taken out (a copy only when there are any). */
-export function userProperties(properties: Record<string, string>): Record<string, string> {
-  if (!('traceparent' in properties) && !('tracestate' in properties) && !('baggage' in properties)) return properties;
-  const copy = { ...properties };
-  for (const name of TRACE_PROPERTIES) delete copy[name];
-  return copy;
-}
