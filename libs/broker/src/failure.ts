@@ -15,6 +15,7 @@ export const FAILURE_PROPERTIES: readonly string[] = [FAILURE_TYPE_PROPERTY, FAI
 export const FAILURE_MESSAGE_LENGTH = 1_024;
 
 // NUL cannot be stored in jsonb, and a lone surrogate would not survive UTF-8: either would wedge the retry
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function storable(text: string, max: number): string {
