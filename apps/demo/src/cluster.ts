@@ -114,7 +114,7 @@ export class Cluster {
     const lag: Record<string, number> = {};
     for (const group of ['inventory', 'logistics', 'order-stock', 'order-shipping']) {
       try {
-        lag[group] = (await this.broker.admin.groupProgress(group)).reduce((sum, q) => sum + q.lag, 0);
+        lag[group] = (await this.broker.admin.groupProgress(group)).reduce((sum, q) => sum + (q.lag === 'unknown' ? 0 : q.lag), 0);
       } catch {
         lag[group] = 0; // the group has not started yet
       }

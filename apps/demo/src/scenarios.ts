@@ -207,8 +207,10 @@ export async function retryPersistence({ api, ui, cluster }: DemoContext): Promi
   const statusWhileInDlq = (await api.getOrder(poisoned)).status;
   ui.say(`order ${poisoned.slice(0, 8)}… is in %DLQ%inventory after ${dead.reconsumeTimes + 1} attempts; the order is still ${statusWhileInDlq}`);
   await api.faults('inventory', { poisonSku: null });
-  const resent = await cluster.broker.admin.resendDlq('inventory', [dead.msgId]);
-  ui.say(`fixed (fault cleared) and resent ${resent} message from the DLQ`);
+  const { resent } = await cluster.broker.admin.resendDlq('inventory', [dead.msgId]);
+  ui.say(
+    `fixed (fault cleared) and resent ${resent} message from the DLQ (it failed with ${dead.lastError?.type ?? 'an error'}: ${dead.lastError?.message ?? '?'})`,
+  );
   await until(() => settled(api, [poisoned]), 'the resent order to settle', 60_000, 200);
   const statusAfterResend = (await api.getOrder(poisoned)).status;
   ui.say(`order ${poisoned.slice(0, 8)}… is ${statusAfterResend}`);

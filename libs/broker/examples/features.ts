@@ -93,11 +93,15 @@ async function main(): Promise<void> {
   await producer.send({ topic: 'orders', tag: 'Poison', body: 'poison' });
   await waitUntil(async () => (await broker.admin.listDlq('picky')).length === 1);
   fixed = true;
-  const resent = await broker.admin.resendDlq('picky', 'all');
+  const [dead] = await broker.admin.listDlq('picky');
+  console.log(`dlq: ${dead.msgId} failed with ${dead.lastError?.type}: ${dead.lastError?.message}`);
+  const report = await broker.admin.resendDlq('picky', 'all'); // or msgIds, or { from, to }
   await waitUntil(() => poisoned.length === 2);
-  console.log(`dlq: resent ${resent}, handled after the fix`);
-  const positions = await broker.admin.resetOffset('big-eu-orders', 'orders', Date.now() - 60_000);
-  console.log(`reset offset: ${positions.length} queues rewound`);
+  console.log(`dlq: resent ${report.resent}, handled after the fix`);
+  const preview = await broker.admin.resetOffset('big-eu-orders', 'orders', Date.now() - 60_000, { dryRun: true });
+  console.log(`reset offset preview: ${preview.queues.reduce((n, q) => n + q.replayed, 0)} message(s) to consume again`);
+  const reset = await broker.admin.resetOffset('big-eu-orders', 'orders', Date.now() - 60_000);
+  console.log(`reset offset: ${reset.queues.length} queues rewound`);
 
   await waitUntil(async () => {
     const result = await broker.admin.queryMessage(later.msgId);

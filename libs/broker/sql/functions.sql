@@ -10,6 +10,8 @@ DROP FUNCTION IF EXISTS pop_messages(text, text[], text[], int, bigint, int);
 -- resolve_halves gained a result column (a return type CREATE OR REPLACE cannot change);
 -- this file is applied in one transaction, so callers never see it missing.
 DROP FUNCTION IF EXISTS resolve_halves(text[], text, text);
+-- replaced by reset_offsets (by time, to the end, or to given offsets; with a preview)
+DROP FUNCTION IF EXISTS reset_group_offsets(text, text, timestamptz);
 
 -- The LISTEN/NOTIFY contract, SQL side (the TypeScript side, with the payload decoders, is
 -- src/store/notifications.ts). Channel names and payload formats are written only here.
@@ -322,31 +324,47 @@ BEGIN
 END
 $fn$;
 
--- Points a group at the first message of each queue of p_topic stored at or after p_at and
--- takes the queues' locks away, so members reload the offsets on their next rebalance (which
--- the notification triggers). The locks go first, in their own statement: an offset commit
--- holds them FOR SHARE, so it either finishes before the offsets below are written (each
--- statement here reads a fresh snapshot) or finds no lock and writes nothing.
-CREATE OR REPLACE FUNCTION reset_group_offsets(p_group text, p_topic text, p_at timestamptz)
-RETURNS TABLE (queue_id int, committed_offset bigint)
+-- Moves (or, p_apply false, only previews) a group's offsets on p_topic. p_mode: 'time'
+-- (the first message stored at or after p_at, else the queue's end), 'latest' (the end),
+-- 'offsets' (p_offsets[i] for queue p_queue_ids[i], clamped to what is stored; queues not
+-- listed keep their offset). Returns per queue the offset before (NULL: the group had
+-- none) and after, and the queue's bounds. Applying takes the queues' locks away first, in
+-- a statement of its own, so members reload the offsets on their next rebalance (which the
+-- notification triggers): an offset commit holds the locks FOR SHARE, so it either finishes
+-- before the offsets are written (each statement reads a fresh snapshot) or finds no lock
+-- and writes nothing.
+CREATE OR REPLACE FUNCTION reset_offsets(p_group text, p_topic text, p_mode text, p_at timestamptz,
+                                         p_queue_ids int[], p_offsets bigint[], p_apply boolean)
+RETURNS TABLE (queue_id int, from_offset bigint, to_offset bigint, min_offset bigint, next_offset bigint)
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
 #variable_conflict use_column
 BEGIN
-  DELETE FROM queue_locks l WHERE l.group_name = p_group AND l.topic = p_topic;
+  IF p_apply THEN
+    DELETE FROM queue_locks l WHERE l.group_name = p_group AND l.topic = p_topic;
+  END IF;
   RETURN QUERY
-    WITH target AS (
-      SELECT qu.queue_id AS q,
-             coalesce((SELECT min(m.queue_offset) FROM messages m
-                       WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= p_at), qu.next_offset) AS off
+    WITH bounds AS (
+      SELECT qu.queue_id AS q, qu.next_offset AS nxt, queue_min_offset(qu.topic, qu.queue_id, qu.next_offset) AS mn
       FROM queues qu WHERE qu.topic = p_topic
+    ), target AS (
+      SELECT b.q, b.mn, b.nxt, o.committed_offset AS old,
+             CASE p_mode
+               WHEN 'latest' THEN b.nxt
+               WHEN 'time' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
+                                          WHERE m.topic = p_topic AND m.queue_id = b.q AND m.stored_at >= p_at), b.nxt)
+               ELSE (SELECT least(greatest(x.off, b.mn), b.nxt) FROM unnest(p_queue_ids, p_offsets) AS x(q, off) WHERE x.q = b.q)
+             END AS new
+      FROM bounds b
+      LEFT JOIN consumer_offsets o ON o.group_name = p_group AND o.topic = p_topic AND o.queue_id = b.q
     ), up AS (
       INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
-      SELECT p_group, p_topic, t.q, t.off, now() FROM target t
+      SELECT p_group, p_topic, t.q, t.new, now() FROM target t WHERE p_apply AND t.new IS NOT NULL
       ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
-      RETURNING o.queue_id, o.committed_offset
     )
-    SELECT up.queue_id, up.committed_offset FROM up ORDER BY up.queue_id;
-  PERFORM notify_group(p_group);
+    SELECT t.q, t.old, coalesce(t.new, t.old), t.mn, t.nxt FROM target t ORDER BY t.q;
+  IF p_apply THEN
+    PERFORM notify_group(p_group);
+  END IF;
 END
 $fn$;
 

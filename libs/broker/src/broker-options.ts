@@ -69,6 +69,10 @@ export interface BrokerOptions {
   retention?: number;
   /** How often the retention pass runs, ms. Default 60 000. */
   retentionCheckInterval?: number;
+  /** Audit-log entries (what operators changed through `admin`) older than this are deleted, ms. Default 90 days. */
+  auditRetention?: number;
+  /** How often topic and group positions are sampled for `admin.rates()` (by brokers that run retention), ms; 0: never. Default 10 000. */
+  throughputSampleInterval?: number;
   /** Run the retention pass in this process. Default true. */
   runRetention?: boolean;
   /** Where logs go. Default: `key=value` lines on stderr, warnings and errors only. */
@@ -112,12 +116,20 @@ export interface ResolvedBrokerOptions {
   runScheduler: boolean;
   retention: number;
   retentionCheckInterval: number;
+  auditRetention: number;
+  throughputSampleInterval: number;
   runRetention: boolean;
   logger: BrokerLogger;
   /** null: metrics off. */
   metrics: ResolvedMetricsOptions | null;
   /** null: tracing off. */
   tracing: ResolvedTracingOptions | null;
+}
+
+/** 0 turns sampling off; otherwise from 100 ms (tests) to 10 minutes (rates look back an hour). */
+function throughputSampleInterval(value: number | undefined): number {
+  if (value === 0) return 0;
+  return intOption(value, 'throughputSampleInterval', 10_000, 100, 600_000);
 }
 
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
@@ -177,6 +189,8 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     runScheduler: boolOption(options.runScheduler, 'runScheduler', true),
     retention: intOption(options.retention, 'retention', 72 * 3_600_000, 1, 3_650 * DAY),
     retentionCheckInterval: intOption(options.retentionCheckInterval, 'retentionCheckInterval', 60_000, 10, DAY),
+    auditRetention: intOption(options.auditRetention, 'auditRetention', 90 * DAY, 1, 3_650 * DAY),
+    throughputSampleInterval: throughputSampleInterval(options.throughputSampleInterval),
     runRetention: boolOption(options.runRetention, 'runRetention', true),
     logger,
     metrics: resolveMetricsOptions(options.metrics),

@@ -12,6 +12,7 @@ import { FlushQueueSelector } from './producer/flush-queue-selector';
 import { Producer, ProducerOptions } from './producer/producer';
 import { TransactionProducer, TransactionProducerOptions } from './producer/transaction-producer';
 import { DueMessageMover } from './scheduler/due-message-mover';
+import { ThroughputSampler } from './scheduler/throughput-sampler';
 import { RetentionRunner } from './scheduler/retention-runner';
 import { migrate } from './store/migrator';
 import { checkServerSettings } from './store/server-settings';
@@ -48,6 +49,8 @@ export interface BackgroundJobs {
   dueMessageMover: DueMessageMover;
   /** Deletes messages past the retention and old transaction outcomes. */
   retention: RetentionRunner;
+  /** Records topic and group positions for admin.rates(). */
+  throughputSampler: ThroughputSampler;
 }
 
 const BACKGROUND_JOBS = new WeakMap<Broker, BackgroundJobs>();
@@ -83,6 +86,7 @@ export class Broker {
   readonly admin: Admin;
   private readonly dueMessageMover: DueMessageMover;
   private readonly retention: RetentionRunner;
+  private readonly throughputSampler: ThroughputSampler;
   private readonly ctx: BrokerContext;
   private readonly consumers = new Set<PushConsumer>();
   private readonly transactionProducers = new Set<TransactionProducer>();
@@ -150,7 +154,8 @@ export class Broker {
     this.admin = new Admin(this.ctx);
     this.dueMessageMover = new DueMessageMover(this.ctx);
     this.retention = new RetentionRunner(this.ctx);
-    BACKGROUND_JOBS.set(this, { dueMessageMover: this.dueMessageMover, retention: this.retention });
+    this.throughputSampler = new ThroughputSampler(this.ctx);
+    BACKGROUND_JOBS.set(this, { dueMessageMover: this.dueMessageMover, retention: this.retention, throughputSampler: this.throughputSampler });
     if (metrics !== null) RECORDERS.set(this, metrics);
   }
 
@@ -194,6 +199,7 @@ export class Broker {
     trackResource(broker, `Broker(schema=${resolved.schema})`);
     if (resolved.runScheduler) broker.dueMessageMover.start();
     if (resolved.runRetention) broker.retention.start();
+    if (resolved.runRetention && resolved.throughputSampleInterval > 0) broker.throughputSampler.start();
     return broker;
   }
 
@@ -246,6 +252,7 @@ export class Broker {
       await this.ctx.delayedWriter.drain();
       await this.dueMessageMover.stop();
       await this.retention.stop();
+      await this.throughputSampler.stop();
       await this.appendConnection.close();
       this.brokerMetrics?.close();
       await this.listener.close();

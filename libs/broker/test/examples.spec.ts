@@ -41,6 +41,8 @@ describe('documentation examples', () => {
         ]),
       );
       expect(child.lines.some((line) => /^delayed: offset -1 until \d{4}-/.test(line))).toBe(true);
+      expect(child.lines.some((line) => /^dlq: [0-9A-F]{32} failed with Error: cannot handle yet$/.test(line))).toBe(true);
+      expect(child.lines.some((line) => /^reset offset preview: \d+ message\(s\) to consume again$/.test(line))).toBe(true);
     } finally {
       await child.kill();
     }

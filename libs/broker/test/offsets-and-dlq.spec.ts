@@ -46,11 +46,16 @@ describe('offsets, keys and dead letters', () => {
     await waitFor(async () => (await broker.admin.listDlq(failingGroup)).length === 1, { what: 'dead-lettered' });
     expect(failing.map((m) => m.reconsumeTimes)).toEqual([0, 1]);
     healed = true;
-    expect(await broker.admin.resendDlq(failingGroup, [receipt.msgId])).toBe(1);
+    expect(await broker.admin.resendDlq(failingGroup, [receipt.msgId])).toMatchObject({ resent: 1, results: [{ msgId: receipt.msgId, outcome: 'resent' }] });
     await waitFor(() => failing.length === 3, { what: 'resent message consumed' });
     expect(failing[2]).toMatchObject({ msgId: receipt.msgId, topic, reconsumeTimes: 0 });
     expect(healthy).toHaveLength(1);
-    expect(await broker.admin.resendDlq(failingGroup, ['0'.repeat(32)])).toBe(0);
+    expect(await broker.admin.resendDlq(failingGroup, ['0'.repeat(32)])).toEqual({
+      resent: 0,
+      notFound: 1,
+      failed: 0,
+      results: [{ msgId: '0'.repeat(32), outcome: 'not found' }],
+    });
     await expect(broker.admin.resendDlq('unknown-group', 'all')).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
   });
 
@@ -83,10 +88,14 @@ describe('offsets, keys and dead letters', () => {
     await waitFor(() => got.length === 8, { what: 'late messages consumed' });
     expect(early.find((t) => t.name === topic)?.queues.map((q) => q.maxOffset)).toEqual([2, 2]);
 
+    await waitFor(async () => (await broker.admin.groupProgress(group)).filter((q) => q.topic === topic).every((q) => q.consumerOffset === 4), {
+      what: 'offsets committed',
+    });
     const reset = await broker.admin.resetOffset(group, topic, mark);
-    expect(reset).toEqual([
-      { queueId: 0, offset: 2 },
-      { queueId: 1, offset: 2 },
+    expect(reset).toMatchObject({ applied: true, liveMembers: 1 });
+    expect(reset.queues).toEqual([
+      { queueId: 0, from: 4, to: 2, skipped: 0, replayed: 2 },
+      { queueId: 1, from: 4, to: 2, skipped: 0, replayed: 2 },
     ]);
     await waitFor(() => got.length === 12, { what: 'late messages re-delivered after the reset' });
     expect(got.slice(8).sort()).toEqual(['late-0', 'late-1', 'late-2', 'late-3']);

@@ -103,4 +103,18 @@ describe('retention', () => {
     await backgroundJobs(broker).retention.runOnce();
     await expect(tx.commit(half.transactionId)).rejects.toMatchObject({ code: 'TRANSACTION_NOT_FOUND' });
   });
+
+  it('deletes audit-log entries past auditRetention, and keeps younger ones', async () => {
+    const broker = await openBroker({ auditRetention: 200, runRetention: false });
+    const old = uniqueName('audited-old');
+    await broker.admin.createTopic(old, { queues: 1 });
+    await pastRetention(200, 'SELECT max(at) FROM herald.audit_log WHERE target = $2', [old], 'the entry past the audit retention');
+    const young = uniqueName('audited-young');
+    await broker.admin.createTopic(young, { queues: 1 });
+    await backgroundJobs(broker).retention.runOnce();
+    const targets = (await broker.admin.listAudit({ limit: 1_000 })).map((e) => e.target);
+    expect(targets).toContain(young);
+    expect(targets).not.toContain(old);
+    await expect(openBroker({ auditRetention: 0 })).rejects.toMatchObject({ field: 'auditRetention' });
+  });
 });

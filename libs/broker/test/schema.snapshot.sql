@@ -1,6 +1,15 @@
 -- The schema "herald" after a migrate, from the catalogs (test/support/schema-snapshot.ts), on PostgreSQL 18.
 -- Regenerate with UPDATE_SCHEMA_SNAPSHOT=1 after a deliberate schema change, and review the diff.
 
+TABLE audit_log (
+  id bigint NOT NULL DEFAULT nextval('herald.audit_log_id_seq'::regclass),
+  at timestamp with time zone NOT NULL DEFAULT now(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  details jsonb NOT NULL DEFAULT '{}'::jsonb,
+  outcome text NOT NULL
+);
 TABLE consumer_groups (
   group_name text NOT NULL,
   model text NOT NULL DEFAULT 'CLUSTERING'::text,
@@ -122,12 +131,20 @@ TABLE schema_migrations (
   name text NOT NULL,
   applied_at timestamp with time zone NOT NULL DEFAULT now()
 );
+TABLE throughput_samples (
+  at timestamp with time zone NOT NULL,
+  kind text NOT NULL,
+  topic text NOT NULL,
+  group_name text NOT NULL DEFAULT ''::text,
+  total bigint NOT NULL
+);
 TABLE topics (
   name text NOT NULL,
   queues integer NOT NULL,
   created_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
+CONSTRAINT audit_log_pkey ON audit_log PRIMARY KEY (id);
 CONSTRAINT consumer_groups_pkey ON consumer_groups PRIMARY KEY (group_name);
 CONSTRAINT consumer_offsets_pkey ON consumer_offsets PRIMARY KEY (group_name, topic, queue_id);
 CONSTRAINT group_members_pkey ON group_members PRIMARY KEY (group_name, client_id);
@@ -145,9 +162,12 @@ CONSTRAINT resolved_transactions_pkey ON resolved_transactions PRIMARY KEY (tran
 CONSTRAINT scheduled_messages_pkey ON scheduled_messages PRIMARY KEY (id);
 CONSTRAINT schema_functions_pkey ON schema_functions PRIMARY KEY (file);
 CONSTRAINT schema_migrations_pkey ON schema_migrations PRIMARY KEY (version);
+CONSTRAINT throughput_samples_pkey ON throughput_samples PRIMARY KEY (kind, topic, group_name, at);
 CONSTRAINT topics_pkey ON topics PRIMARY KEY (name);
 CONSTRAINT topics_queues_check ON topics CHECK (((queues >= 1) AND (queues <= 1024)));
 
+CREATE INDEX audit_log_at ON herald.audit_log USING btree (at);
+CREATE UNIQUE INDEX audit_log_pkey ON herald.audit_log USING btree (id);
 CREATE UNIQUE INDEX consumer_groups_pkey ON herald.consumer_groups USING btree (group_name);
 CREATE UNIQUE INDEX consumer_offsets_pkey ON herald.consumer_offsets USING btree (group_name, topic, queue_id);
 CREATE UNIQUE INDEX group_members_pkey ON herald.group_members USING btree (group_name, client_id);
@@ -156,6 +176,7 @@ CREATE UNIQUE INDEX half_messages_pkey ON herald.half_messages USING btree (tran
 CREATE INDEX messages_born_at_brin ON herald.messages USING brin (born_at) WITH (pages_per_range='32', autosummarize='on');
 CREATE INDEX messages_keys_idx ON herald.messages USING gin (keys) WHERE (keys IS NOT NULL);
 CREATE UNIQUE INDEX messages_pkey ON herald.messages USING btree (topic, queue_id, queue_offset);
+CREATE INDEX messages_stored_at_brin ON herald.messages USING brin (stored_at) WITH (pages_per_range='32', autosummarize='on');
 CREATE UNIQUE INDEX pop_receipts_pkey ON herald.pop_receipts USING btree (group_name, topic, queue_id, queue_offset);
 CREATE INDEX pop_receipts_visible_idx ON herald.pop_receipts USING btree (group_name, invisible_until);
 CREATE UNIQUE INDEX producer_groups_pkey ON herald.producer_groups USING btree (producer_group);
@@ -167,8 +188,11 @@ CREATE INDEX scheduled_messages_due_idx ON herald.scheduled_messages USING btree
 CREATE UNIQUE INDEX scheduled_messages_pkey ON herald.scheduled_messages USING btree (id);
 CREATE UNIQUE INDEX schema_functions_pkey ON herald.schema_functions USING btree (file);
 CREATE UNIQUE INDEX schema_migrations_pkey ON herald.schema_migrations USING btree (version);
+CREATE INDEX throughput_samples_at ON herald.throughput_samples USING btree (at);
+CREATE UNIQUE INDEX throughput_samples_pkey ON herald.throughput_samples USING btree (kind, topic, group_name, at);
 CREATE UNIQUE INDEX topics_pkey ON herald.topics USING btree (name);
 
+SEQUENCE audit_log_id_seq;
 SEQUENCE scheduled_messages_id_seq;
 
 -- functions
@@ -519,28 +543,39 @@ AS $function$
 $function$
 ;
 
-CREATE OR REPLACE FUNCTION herald.reset_group_offsets(p_group text, p_topic text, p_at timestamp with time zone)
- RETURNS TABLE(queue_id integer, committed_offset bigint)
+CREATE OR REPLACE FUNCTION herald.reset_offsets(p_group text, p_topic text, p_mode text, p_at timestamp with time zone, p_queue_ids integer[], p_offsets bigint[], p_apply boolean)
+ RETURNS TABLE(queue_id integer, from_offset bigint, to_offset bigint, min_offset bigint, next_offset bigint)
  LANGUAGE plpgsql
  SET search_path TO 'herald'
 AS $function$
 #variable_conflict use_column
 BEGIN
-  DELETE FROM queue_locks l WHERE l.group_name = p_group AND l.topic = p_topic;
+  IF p_apply THEN
+    DELETE FROM queue_locks l WHERE l.group_name = p_group AND l.topic = p_topic;
+  END IF;
   RETURN QUERY
-    WITH target AS (
-      SELECT qu.queue_id AS q,
-             coalesce((SELECT min(m.queue_offset) FROM messages m
-                       WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.stored_at >= p_at), qu.next_offset) AS off
+    WITH bounds AS (
+      SELECT qu.queue_id AS q, qu.next_offset AS nxt, queue_min_offset(qu.topic, qu.queue_id, qu.next_offset) AS mn
       FROM queues qu WHERE qu.topic = p_topic
+    ), target AS (
+      SELECT b.q, b.mn, b.nxt, o.committed_offset AS old,
+             CASE p_mode
+               WHEN 'latest' THEN b.nxt
+               WHEN 'time' THEN coalesce((SELECT min(m.queue_offset) FROM messages m
+                                          WHERE m.topic = p_topic AND m.queue_id = b.q AND m.stored_at >= p_at), b.nxt)
+               ELSE (SELECT least(greatest(x.off, b.mn), b.nxt) FROM unnest(p_queue_ids, p_offsets) AS x(q, off) WHERE x.q = b.q)
+             END AS new
+      FROM bounds b
+      LEFT JOIN consumer_offsets o ON o.group_name = p_group AND o.topic = p_topic AND o.queue_id = b.q
     ), up AS (
       INSERT INTO consumer_offsets AS o (group_name, topic, queue_id, committed_offset, updated_at)
-      SELECT p_group, p_topic, t.q, t.off, now() FROM target t
+      SELECT p_group, p_topic, t.q, t.new, now() FROM target t WHERE p_apply AND t.new IS NOT NULL
       ON CONFLICT (group_name, topic, queue_id) DO UPDATE SET committed_offset = excluded.committed_offset, updated_at = now()
-      RETURNING o.queue_id, o.committed_offset
     )
-    SELECT up.queue_id, up.committed_offset FROM up ORDER BY up.queue_id;
-  PERFORM notify_group(p_group);
+    SELECT t.q, t.old, coalesce(t.new, t.old), t.mn, t.nxt FROM target t ORDER BY t.q;
+  IF p_apply THEN
+    PERFORM notify_group(p_group);
+  END IF;
 END
 $function$
 ;

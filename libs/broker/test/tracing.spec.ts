@@ -164,7 +164,7 @@ describe('tracing (OpenTelemetry)', () => {
       });
       await waitFor(async () => (await broker.admin.listDlq(group)).length === 1, { what: 'the message in the DLQ' });
       poisoned = false;
-      expect(await broker.admin.resendDlq(group, 'all')).toBe(1);
+      expect((await broker.admin.resendDlq(group, 'all')).resent).toBe(1);
       await waitFor(() => spans(`process ${topic}`).length === 2, { what: 'the resent message processed', timeoutMs: 20_000 });
       const [send] = spans(`send ${topic}`);
       const processed = spans(`process ${topic}`);

@@ -54,7 +54,7 @@ describe('@MessageListener inbox', () => {
     // rewind the group: every message of the topic is delivered again
     await admin.resetOffset('inventory', 'orders', 0);
     const rewound = await admin.groupProgress('inventory');
-    expect(rewound.some((q) => q.lag > 0)).toBe(true);
+    expect(rewound.some((q) => typeof q.lag === 'number' && q.lag > 0)).toBe(true);
     const registry = new Registry();
     env.track(
       await startService({

@@ -1,53 +1,30 @@
-import { intOption } from '../option-limits';
+import { boolOption, intOption } from '../option-limits';
 import type { BrokerContext } from '../broker-context';
 import { HalfMessageInfo, TransactionAdmin, TransactionStats } from './transaction-admin';
-import { GroupNotFoundError } from '../errors/group-not-found.error';
 import { guard } from '../errors/store-errors';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { MessageView } from '../message';
-import { consumedBy, groupProgress, resetGroupOffsets } from '../store/offsets';
+import { consumedBy } from '../store/offsets';
 import { deleteTopicRows, listQueues } from '../store/topics';
-import { groupExists, groupMembers } from '../store/membership';
-import { dlqMessages, messagesByKey, messagesById, msgIdsStillStored, topicMessages } from '../store/messages';
+import { messagesByKey, messagesById, messagesByTime, msgIdsStillStored, TimeCursor } from '../store/messages';
 import { scheduledById } from '../store/scheduled';
-import { storedCopy, toMessageView } from '../stored-message';
+import { listAudit } from '../store/audit';
+import { throughputRates } from '../store/throughput';
+import { THROUGHPUT_KEEP_MS } from '../scheduler/throughput-sampler';
+import { toMessageView } from '../stored-message';
 import { halvesStillOpen } from '../store/halves';
-import { assertUserTopicName, dlqTopicOf, DLQ_PREFIX, assertGroupName, RETRY_PREFIX, retryTopicOf } from '../topic-name';
+import { assertUserTopicName, DLQ_PREFIX, RETRY_PREFIX } from '../topic-name';
 import { textProblem } from '../util/text';
 import { toEpochMs } from '../util/time';
 import { assertTransactionId } from '../producer/transaction-id';
 import { DeliveryFailure, storedFailure } from '../failure';
+import { AuditTrail, defaultActor } from './audit-trail';
+import { DeadLetter, DeadLetterSelection, DlqAdmin, DlqResendReport, Progress, toFilter } from './dlq-admin';
+import { GroupAdmin, GroupInfo, GroupMember, OffsetReset, OffsetResetTarget, QueueProgress } from './group-admin';
 
 export interface TopicInfo {
   name: string;
   queues: { queueId: number; minOffset: number; maxOffset: number }[];
-}
-
-export interface QueueProgress {
-  topic: string;
-  queueId: number;
-  /** Next offset the broker will write (RocketMQ's max offset). */
-  brokerOffset: number;
-  /** Offset the group has committed: everything below it is consumed. */
-  consumerOffset: number;
-  lag: number;
-  /** Member holding the queue now, if any. */
-  clientId: string | null;
-}
-
-export interface GroupMember {
-  clientId: string;
-  host: string;
-  pid: number;
-  startedAt: Date;
-  heartbeatAt: Date;
-  queues: { topic: string; queueId: number }[];
-}
-
-/** A dead letter, with the failure that put it there. */
-export interface DeadLetter extends MessageView {
-  /** The last delivery's failure (null for a copy stored before Herald recorded failures). */
-  lastError: DeliveryFailure | null;
 }
 
 export interface DeliveryTrace {
@@ -70,13 +47,96 @@ function assertIdList(ids: readonly string[], field: string): void {
   }
 }
 
-/** Operations for operators and tools: topics, group progress and members, message look-ups, DLQ. */
+/** A page of messages and the cursor of the next page (null when this was the last). */
+export interface MessagePage {
+  messages: MessageView[];
+  nextCursor: string | null;
+}
+
+/** A rate over the window, or `unknown` (one sample only, or an offset reset moved it back). */
+export type Rate = number | 'unknown';
+
+/** Messages per second over the last `windowMs`, from the broker's throughput samples. */
+export interface ThroughputRates {
+  windowMs: number;
+  /** Appended to each user topic. */
+  topics: { topic: string; inPerSecond: Rate }[];
+  /** Consumed by each group from each topic (offsets committed). */
+  groups: { group: string; topic: string; outPerSecond: Rate }[];
+}
+
+/** One entry of the audit log. */
+export interface AuditEntry {
+  id: number;
+  at: Date;
+  actor: string;
+  /** `topic.create`, `topic.delete`, `group.delete`, `offset.reset`, `dlq.resend`, `dlq.purge`, `half.resolve`. */
+  action: string;
+  /** The topic, group or transaction id acted on. */
+  target: string;
+  details: Record<string, unknown>;
+  /** `ok`, or `failed: <code>: <message>`. */
+  outcome: string;
+}
+
+function encodeCursor(cursor: TimeCursor): string {
+  return Buffer.from(JSON.stringify([cursor.storedAt, cursor.queueId, cursor.queueOffset])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): TimeCursor {
+  try {
+    const [storedAt, queueId, queueOffset] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof storedAt === 'string' && Number.isInteger(queueId) && Number.isSafeInteger(queueOffset) && !Number.isNaN(Date.parse(storedAt))) {
+      return { storedAt, queueId: queueId as number, queueOffset: queueOffset as number };
+    }
+  } catch {
+    // reported below
+  }
+  throw new InvalidOptionsError('cursor', 'is not a cursor this API returned');
+}
+
+/**
+ * Operations for operators and tools: topics, groups (progress, members, offsets), message
+ * look-ups, dead letters, half messages, and the audit log every mutation here writes to.
+ */
 export class Admin {
   private readonly transactions: TransactionAdmin;
+  private readonly groups: GroupAdmin;
+  private readonly dlq: DlqAdmin;
+  private readonly audit: AuditTrail;
 
   /** @internal use `broker.admin` */
-  constructor(private readonly ctx: BrokerContext) {
+  constructor(
+    private readonly ctx: BrokerContext,
+    actor: string = defaultActor(),
+  ) {
     this.transactions = new TransactionAdmin(ctx);
+    this.groups = new GroupAdmin(ctx);
+    this.dlq = new DlqAdmin(ctx);
+    this.audit = new AuditTrail(ctx, actor);
+  }
+
+  /** Who this admin's mutations are recorded as (default: the OS user and host). */
+  get actor(): string {
+    return this.audit.actor;
+  }
+
+  /** The same admin, recording its mutations in the audit log as `actor` (a console user, `cli:alice`). */
+  as(actor: string): Admin {
+    if (typeof actor !== 'string' || actor.length === 0 || actor.length > 200 || textProblem(actor) !== null) {
+      throw new InvalidOptionsError('actor', 'must be 1 to 200 characters of text');
+    }
+    return new Admin(this.ctx, actor);
+  }
+
+  /** The audit log, newest first; `beforeId` pages back. */
+  listAudit(options: { limit?: number; beforeId?: number } = {}): Promise<AuditEntry[]> {
+    return guard('list audit log', async () => {
+      this.ctx.assertOpen('list the audit log');
+      const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
+      const beforeId = options.beforeId === undefined ? null : intOption(options.beforeId, 'beforeId', 0, 1, Number.MAX_SAFE_INTEGER);
+      return listAudit(this.ctx.pool, limit, beforeId);
+    });
   }
 
   /** Half messages, `pending` or `parked` (both by default), oldest first. */
@@ -84,11 +144,11 @@ export class Admin {
     return guard('list half messages', () => this.transactions.listHalfMessages(options));
   }
 
-  /** Commits or rolls back a half message by hand (a parked one, typically). */
+  /** Commits or rolls back a half message by hand (a parked one, typically). Audited. */
   resolveHalf(transactionId: string, outcome: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     return guard('resolve half', async () => {
       assertTransactionId(transactionId);
-      await this.transactions.resolveHalf(transactionId, outcome);
+      await this.audit.record('half.resolve', transactionId, { outcome }, () => this.transactions.resolveHalf(transactionId, outcome));
     });
   }
 
@@ -121,23 +181,71 @@ export class Admin {
     return guard('transaction stats', () => this.transactions.transactionStats());
   }
 
-  /** Creates a topic (`queues` default: the broker's defaultTopicQueues); the same count again is a no-op, another a TopicConflictError. */
+  /** Creates a topic (`queues` default: the broker's defaultTopicQueues); the same count again is a no-op, another a TopicConflictError. Audited. */
   createTopic(name: string, options: { queues?: number } = {}): Promise<void> {
     return guard('create topic', async () => {
       this.ctx.assertOpen('create a topic');
       assertUserTopicName(name);
-      await this.ctx.routes.create(name, options.queues ?? this.ctx.options.defaultTopicQueues);
+      const queues = options.queues ?? this.ctx.options.defaultTopicQueues;
+      await this.audit.record('topic.create', name, { queues }, () => this.ctx.routes.create(name, queues));
     });
   }
 
-  /** Deletes a topic with its messages, pending retries and offsets. Returns false if it did not exist. */
+  /** Deletes a topic with its messages, pending retries and offsets. Returns false if it did not exist. Audited. */
   deleteTopic(name: string): Promise<boolean> {
     return guard('delete topic', async () => {
       this.ctx.assertOpen('delete a topic');
       assertUserTopicName(name);
       this.ctx.routes.forget(name);
-      return deleteTopicRows(this.ctx.pool, name);
+      return this.audit.record(
+        'topic.delete',
+        name,
+        {},
+        () => deleteTopicRows(this.ctx.pool, name),
+        (existed) => ({ existed }),
+      );
     });
+  }
+
+  /**
+   * Messages in per topic and out per group and topic, per second over the last `windowMs`
+   * (default 60 000, at most an hour), from the samples brokers take every
+   * `throughputSampleInterval`.
+   */
+  rates(options: { windowMs?: number } = {}): Promise<ThroughputRates> {
+    return guard('read rates', async () => {
+      this.ctx.assertOpen('read rates');
+      const windowMs = intOption(options.windowMs, 'windowMs', 60_000, 1_000, THROUGHPUT_KEEP_MS);
+      const rows = await throughputRates(this.ctx.pool, windowMs);
+      const rate = (r: (typeof rows)[number]): Rate => (r.spanMs === null || r.spanMs <= 0 || r.wentBack ? 'unknown' : (r.delta * 1_000) / r.spanMs);
+      return {
+        windowMs,
+        topics: rows.filter((r) => r.kind === 'in').map((r) => ({ topic: r.topic, inPerSecond: rate(r) })),
+        groups: rows.filter((r) => r.kind === 'out').map((r) => ({ group: r.group, topic: r.topic, outPerSecond: rate(r) })),
+      };
+    });
+  }
+
+  /** Every consumer group with its model, live members, topics, total lag and dead letters. */
+  listGroups(): Promise<GroupInfo[]> {
+    return guard('list groups', () => this.groups.listGroups());
+  }
+
+  /**
+   * Deletes a consumer group with its offsets and its retry and dead-letter topics (their
+   * messages too). Refused (IllegalStateError) while the group has live members. Returns
+   * false if it did not exist. Audited.
+   */
+  deleteGroup(group: string): Promise<boolean> {
+    return guard('delete group', () =>
+      this.audit.record(
+        'group.delete',
+        String(group),
+        {},
+        () => this.groups.deleteGroup(group),
+        (existed) => ({ existed }),
+      ),
+    );
   }
 
   /** Every topic (the broker's `%RETRY%`/`%DLQ%` ones included) with per-queue min and max offsets. */
@@ -156,37 +264,38 @@ export class Admin {
     });
   }
 
-  /** A group's progress per queue: broker offset, consumer offset, lag. */
+  /**
+   * A group's progress per queue of the topics it holds offsets on or its live members
+   * subscribe to: broker and consumer offsets, lag (`unknown` with a reason when it cannot
+   * be known, never negative), the age of the oldest message still to consume, the holder.
+   */
   groupProgress(group: string): Promise<QueueProgress[]> {
-    return guard('group progress', async () => {
-      await this.assertGroup(group);
-      return (await groupProgress(this.ctx.pool, group)).map((row) => {
-        const brokerOffset = row.nextOffset;
-        const consumerOffset = row.committedOffset;
-        return {
-          topic: row.topic,
-          queueId: row.queueId,
-          brokerOffset,
-          consumerOffset,
-          lag: Math.max(0, brokerOffset - consumerOffset),
-          clientId: row.clientId,
-        };
-      });
-    });
+    return guard('group progress', () => this.groups.groupProgress(group));
   }
 
   /** Live members of a group and the queues each holds. */
   groupMembers(group: string): Promise<GroupMember[]> {
-    return guard('group members', async () => {
-      await this.assertGroup(group);
-      return (await groupMembers(this.ctx.pool, group)).map((row) => ({
-        clientId: row.clientId,
-        host: row.host,
-        pid: row.pid,
-        startedAt: row.startedAt,
-        heartbeatAt: row.heartbeatAt,
-        queues: row.queues,
-      }));
+    return guard('group members', () => this.groups.groupMembers(group));
+  }
+
+  /**
+   * Messages of `topic` stored in [`from`, `to`) (default: the last hour), oldest first,
+   * `limit` per page (default 50); pass `nextCursor` back as `cursor` for the next page.
+   */
+  queryMessagesByTime(topic: string, options: { from?: Date | number; to?: Date | number; limit?: number; cursor?: string } = {}): Promise<MessagePage> {
+    return guard('query messages by time', async () => {
+      this.ctx.assertOpen('query messages');
+      assertUserTopicName(topic);
+      const to = options.to === undefined ? Date.now() + 1 : toEpochMs(options.to, 'to');
+      const from = options.from === undefined ? to - 3_600_000 : toEpochMs(options.from, 'from');
+      if (from >= to) throw new InvalidOptionsError('to', 'must be after from');
+      const limit = intOption(options.limit, 'limit', 50, 1, 1_000);
+      const cursor = options.cursor === undefined ? null : decodeCursor(options.cursor);
+      const page = await messagesByTime(this.ctx.pool, topic, new Date(from), new Date(to), cursor, limit);
+      return {
+        messages: page.messages.map(toMessageView),
+        nextCursor: page.messages.length === limit && page.last !== null ? encodeCursor(page.last) : null,
+      };
     });
   }
 
@@ -227,13 +336,8 @@ export class Admin {
   /** Messages in a group's dead-letter queue, oldest first, each with the failure that put it there. */
   listDlq(group: string, options: { limit?: number; fromOffset?: number } = {}): Promise<DeadLetter[]> {
     return guard('list dlq', async () => {
-      await this.assertGroup(group);
-      const limit = intOption(options.limit, 'limit', 100, 1, 10_000);
-      const fromOffset = intOption(options.fromOffset, 'fromOffset', 0, 0, Number.MAX_SAFE_INTEGER);
-      return (await topicMessages(this.ctx.pool, dlqTopicOf(group), limit, fromOffset)).map((row) => ({
-        ...toMessageView(row),
-        lastError: storedFailure(row.properties),
-      }));
+      await this.groups.assertGroup(group);
+      return this.dlq.list(group, options);
     });
   }
 
@@ -251,41 +355,89 @@ export class Admin {
   }
 
   /**
-   * Sends dead letters back to the group that failed them (through `%RETRY%<group>`,
-   * which only that group consumes), with a fresh retry budget. The DLQ keeps its
-   * copies, as RocketMQ's does. Returns how many were resent.
+   * Sends dead letters back to the group that failed them (through `%RETRY%<group>`, which
+   * only that group consumes), with a fresh retry budget: the given msgIds, `all`, or those
+   * stored in a time range. The DLQ keeps its copies, as RocketMQ's does. Reports per
+   * msgId `resent`, `not found` or `failed: <reason>`; pages through the DLQ by count and
+   * bytes, calling `onProgress` after each page. Audited.
    */
-  resendDlq(group: string, msgIds: string[] | 'all'): Promise<number> {
+  resendDlq(group: string, selection: DeadLetterSelection, options: { onProgress?: Progress } = {}): Promise<DlqResendReport> {
     return guard('resend dlq', async () => {
-      await this.assertGroup(group);
-      if (msgIds !== 'all' && (!Array.isArray(msgIds) || msgIds.some((id) => typeof id !== 'string'))) {
-        throw new InvalidOptionsError('msgIds', "must be an array of msgIds or 'all'");
-      }
-      const rows = await dlqMessages(this.ctx.pool, dlqTopicOf(group), msgIds === 'all' ? null : msgIds);
-      if (rows.length === 0) return 0;
-      await this.ctx.appender.submit(rows.map((row) => ({ ...storedCopy(row), topic: retryTopicOf(group), reconsumeTimes: 0, delayMs: 0 })));
-      return rows.length;
+      await this.groups.assertGroup(group);
+      const filter = toFilter(selection);
+      const described =
+        filter.msgIds !== null
+          ? { msgIds: filter.msgIds.length }
+          : selection === 'all'
+            ? 'all'
+            : { from: filter.from?.toISOString(), to: filter.to?.toISOString() };
+      return this.audit.record(
+        'dlq.resend',
+        group,
+        { selection: described },
+        () => this.dlq.resend(group, filter, options.onProgress),
+        (report) => ({ resent: report.resent, notFound: report.notFound, failed: report.failed }),
+      );
     });
   }
 
   /**
-   * Moves a group's offsets on `topic` to the first message stored at or after
-   * `timestamp` (Date or epoch ms). Running members pick it up without a restart.
+   * A group's dead letters as NDJSON lines (one JSON object per message: ids, tag, keys,
+   * properties, times, `lastError`, base64 `body`), read page by page: all, given msgIds,
+   * or a time range.
    */
-  resetOffset(group: string, topic: string, timestamp: Date | number): Promise<{ queueId: number; offset: number }[]> {
-    return guard('reset offset', async () => {
-      await this.assertGroup(group);
-      assertUserTopicName(topic);
-      const at = toEpochMs(timestamp, 'timestamp');
-      await this.ctx.routes.queueCount(topic);
-      const rows = await resetGroupOffsets(this.ctx.pool, group, topic, new Date(at));
-      return rows;
+  exportDlq(group: string, selection: DeadLetterSelection = 'all', options: { onProgress?: Progress } = {}): AsyncIterable<string> {
+    const dlq = this.dlq;
+    const groups = this.groups;
+    return {
+      async *[Symbol.asyncIterator]() {
+        await guard('export dlq', () => groups.assertGroup(group));
+        const lines = dlq.export(group, selection, options.onProgress);
+        for (;;) {
+          const next = await guard('export dlq', () => lines.next());
+          if (next.done === true) return;
+          yield next.value;
+        }
+      },
+    };
+  }
+
+  /** Deletes a group's dead letters: all, or those stored before `before`. Returns how many. Audited. */
+  purgeDlq(group: string, options: { before?: Date | number; onProgress?: Progress } = {}): Promise<number> {
+    return guard('purge dlq', async () => {
+      await this.groups.assertGroup(group);
+      const details = options.before === undefined ? {} : { before: new Date(toEpochMs(options.before, 'before')).toISOString() };
+      return this.audit.record(
+        'dlq.purge',
+        group,
+        details,
+        () => this.dlq.purge(group, options.before, options.onProgress),
+        (deleted) => ({ deleted }),
+      );
     });
   }
 
-  private async assertGroup(group: string): Promise<void> {
-    this.ctx.assertOpen('query a group');
-    assertGroupName(group);
-    if (!(await groupExists(this.ctx.pool, group))) throw new GroupNotFoundError(group);
+  /**
+   * Moves a group's offsets on `topic`: to the first message stored at or after a time
+   * (Date or epoch ms), to the end (`'latest'`: lag 0), or to given offsets per queue
+   * (`{ offsets: { 0: 120 } }`, clamped to what is stored). Works for online groups (running
+   * members pick it up without a restart) and offline ones (the next member starts there).
+   * `dryRun` only reports, per queue, from → to and how many messages would be skipped or
+   * consumed again. Applying is audited.
+   */
+  resetOffset(group: string, topic: string, to: OffsetResetTarget, options: { dryRun?: boolean } = {}): Promise<OffsetReset> {
+    return guard('reset offset', async () => {
+      const dryRun = boolOption(options.dryRun, 'dryRun', false);
+      const reset = await this.groups.prepareReset(group, topic, to);
+      if (dryRun) return reset(true);
+      const details = { topic, to: to instanceof Date ? to.toISOString() : to };
+      return this.audit.record(
+        'offset.reset',
+        group,
+        details,
+        () => reset(false),
+        (reset) => ({ queues: reset.queues.map((q) => ({ queueId: q.queueId, from: q.from, to: q.to })) }),
+      );
+    });
   }
 }

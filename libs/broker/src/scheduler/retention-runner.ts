@@ -2,6 +2,7 @@ import type { BrokerContext } from '../broker-context';
 import { errorText } from '../logger';
 import { databaseTimeAgo, deleteExpiredMessages } from '../store/maintenance';
 import { deleteOldTransactionRecords } from '../store/maintenance';
+import { deleteOldAudit } from '../store/audit';
 
 const BATCH = 1_000;
 
@@ -34,8 +35,9 @@ export class RetentionRunner {
   }
 
   /**
-   * Deletes everything expired now (batch after batch): messages, and transaction
-   * outcomes kept for idempotent commits. Returns how many messages went.
+   * Deletes everything expired now (batch after batch): messages, transaction outcomes
+   * kept for idempotent commits, and audit entries past `auditRetention`. Returns how
+   * many messages went.
    */
   async runOnce(): Promise<number> {
     // one cutoff for the whole pass, on the database's clock, which stamped stored_at
@@ -47,6 +49,8 @@ export class RetentionRunner {
       if (deleted < BATCH) break;
     }
     while ((await deleteOldTransactionRecords(this.ctx.schedulerPool, cutoff, BATCH)) === BATCH);
+    const auditCutoff = await databaseTimeAgo(this.ctx.schedulerPool, this.ctx.options.auditRetention);
+    while ((await deleteOldAudit(this.ctx.schedulerPool, auditCutoff, BATCH)) === BATCH);
     return total;
   }
 }

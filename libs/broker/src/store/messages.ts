@@ -209,6 +209,37 @@ export async function topicMessages(db: Db, topic: string, limit: number, fromOf
   return rows.map(toStoredMessage);
 }
 
+/** A position in stored-time order, to page from: the last message of the previous page. */
+export interface TimeCursor {
+  /** PostgreSQL's text form of the stored time: microseconds, which a Date would lose. */
+  storedAt: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+/** Messages of a topic (the originals) stored in [from, to), in stored order, after `cursor`; with the cursor of the last. */
+export async function messagesByTime(
+  db: Db,
+  topic: string,
+  from: Date,
+  to: Date,
+  cursor: TimeCursor | null,
+  limit: number,
+): Promise<{ messages: StoredMessage[]; last: TimeCursor | null }> {
+  const { rows } = await db.query<MessageRow & { stored_at_text: string }>(
+    `SELECT ${MESSAGE_COLUMNS}, stored_at::text AS stored_at_text FROM messages
+     WHERE topic = $1 AND stored_at >= $2 AND stored_at < $3
+       AND ($4::timestamptz IS NULL OR (stored_at, queue_id, queue_offset) > ($4::timestamptz, $5::int, $6::bigint))
+     ORDER BY stored_at, queue_id, queue_offset LIMIT $7`,
+    [topic, from, to, cursor?.storedAt ?? null, cursor?.queueId ?? 0, cursor?.queueOffset ?? 0, limit],
+  );
+  const tail = rows[rows.length - 1];
+  return {
+    messages: rows.map(toStoredMessage),
+    last: tail === undefined ? null : { storedAt: tail.stored_at_text, queueId: tail.queue_id, queueOffset: Number(tail.queue_offset) },
+  };
+}
+
 /** Messages of a topic carrying `key`: originals, and their retry and dead-letter copies. */
 export async function messagesByKey(db: Db, topic: string, key: string, limit: number): Promise<StoredMessage[]> {
   const { rows } = await db.query<MessageRow>(

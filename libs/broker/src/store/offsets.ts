@@ -87,41 +87,91 @@ export async function startOffsets(
   return rows.map((row) => ({ topic: row.topic, queueId: row.queue_id, offset: Number(row.committed_offset) }));
 }
 
-/** Points a group at `timestamp` on every queue of `topic` (see reset_group_offsets in sql/functions.sql). */
-export async function resetGroupOffsets(db: Db, group: string, topic: string, timestamp: Date): Promise<{ queueId: number; offset: number }[]> {
-  const { rows } = await db.query<{ queue_id: number; committed_offset: string }>('SELECT queue_id, committed_offset FROM reset_group_offsets($1, $2, $3)', [
-    group,
-    topic,
-    timestamp,
-  ]);
-  return rows.map((row) => ({ queueId: row.queue_id, offset: Number(row.committed_offset) }));
-}
-
 export interface QueueProgressRecord {
   topic: string;
   queueId: number;
+  minOffset: number;
   nextOffset: number;
-  committedOffset: number;
+  /** null: the group has no offset on this queue (yet). */
+  committedOffset: number | null;
   clientId: string | null;
+  /** When the first message the group has still to consume was stored; null when none is stored. */
+  oldestUnconsumedAt: Date | null;
+  /** The database's clock at the reading, for ages. */
+  now: Date;
 }
 
-/** A group's committed offset per queue, with the queue's next offset and the lock holder. */
+/**
+ * A group's position on every queue of the topics it has offsets on or its live members
+ * subscribe to (a queue no member has started on shows with no offset).
+ */
 export async function groupProgress(db: Db, group: string): Promise<QueueProgressRecord[]> {
-  const { rows } = await db.query<{ topic: string; queue_id: number; next_offset: string; committed_offset: string; client_id: string | null }>(
-    `SELECT o.topic, o.queue_id, qu.next_offset, o.committed_offset, l.client_id
-     FROM consumer_offsets o
-     JOIN queues qu ON qu.topic = o.topic AND qu.queue_id = o.queue_id
-     LEFT JOIN queue_locks l ON l.group_name = o.group_name AND l.topic = o.topic AND l.queue_id = o.queue_id
-                             AND l.lease_until > clock_timestamp()
-     WHERE o.group_name = $1 ORDER BY o.topic, o.queue_id`,
+  const { rows } = await db.query<{
+    topic: string;
+    queue_id: number;
+    min_offset: string;
+    next_offset: string;
+    committed_offset: string | null;
+    client_id: string | null;
+    oldest_unconsumed_at: Date | null;
+    now: Date;
+  }>(
+    `WITH topics AS (
+       SELECT jsonb_array_elements_text(g.subscriptions) AS topic FROM group_members g
+       WHERE g.group_name = $1 AND g.lease_until > clock_timestamp()
+       UNION SELECT o.topic FROM consumer_offsets o WHERE o.group_name = $1
+     )
+     SELECT qu.topic, qu.queue_id, queue_min_offset(qu.topic, qu.queue_id, qu.next_offset) AS min_offset, qu.next_offset,
+            o.committed_offset, l.client_id,
+            (SELECT m.stored_at FROM messages m WHERE m.topic = qu.topic AND m.queue_id = qu.queue_id AND m.queue_offset >= o.committed_offset
+             ORDER BY m.queue_offset LIMIT 1) AS oldest_unconsumed_at,
+            clock_timestamp() AS now
+     FROM topics t
+     JOIN queues qu ON qu.topic = t.topic
+     LEFT JOIN consumer_offsets o ON o.group_name = $1 AND o.topic = qu.topic AND o.queue_id = qu.queue_id
+     LEFT JOIN queue_locks l ON l.group_name = $1 AND l.topic = qu.topic AND l.queue_id = qu.queue_id AND l.lease_until > clock_timestamp()
+     ORDER BY qu.topic, qu.queue_id`,
     [group],
   );
   return rows.map((row) => ({
     topic: row.topic,
     queueId: row.queue_id,
+    minOffset: Number(row.min_offset),
     nextOffset: Number(row.next_offset),
-    committedOffset: Number(row.committed_offset),
+    committedOffset: row.committed_offset === null ? null : Number(row.committed_offset),
     clientId: row.client_id,
+    oldestUnconsumedAt: row.oldest_unconsumed_at,
+    now: row.now,
+  }));
+}
+
+export type OffsetTarget = { mode: 'time'; at: Date } | { mode: 'latest' } | { mode: 'offsets'; offsets: ReadonlyMap<number, number> };
+
+export interface OffsetMove {
+  queueId: number;
+  /** null: the group had no offset on the queue. */
+  from: number | null;
+  /** null: none before and none given. */
+  to: number | null;
+  minOffset: number;
+  nextOffset: number;
+}
+
+/** Moves a group's offsets on a topic, or with `apply` false computes the same moves without writing. */
+export async function resetOffsets(db: Db, group: string, topic: string, target: OffsetTarget, apply: boolean): Promise<OffsetMove[]> {
+  const ids = target.mode === 'offsets' ? [...target.offsets.keys()] : null;
+  const offsets = target.mode === 'offsets' ? [...target.offsets.values()] : null;
+  const { rows } = await db.query<{ queue_id: number; from_offset: string | null; to_offset: string | null; min_offset: string; next_offset: string }>(
+    'SELECT queue_id, from_offset, to_offset, min_offset, next_offset FROM reset_offsets($1, $2, $3, $4, $5, $6, $7)',
+    [group, topic, target.mode, target.mode === 'time' ? target.at : null, ids, offsets, apply],
+  );
+  const num = (value: string | null): number | null => (value === null ? null : Number(value));
+  return rows.map((row) => ({
+    queueId: row.queue_id,
+    from: num(row.from_offset),
+    to: num(row.to_offset),
+    minOffset: Number(row.min_offset),
+    nextOffset: Number(row.next_offset),
   }));
 }
 

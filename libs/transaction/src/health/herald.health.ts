@@ -64,7 +64,8 @@ export class HeraldHealthIndicator {
     const lag: Record<string, number> = {};
     for (const consumerGroup of this.explorer.listenerGroups) {
       const progress = await admin.groupProgress(consumerGroup);
-      lag[consumerGroup] = progress.reduce((sum, queue) => sum + queue.lag, 0);
+      // a queue whose lag is unknown (no member started on it yet) holds nothing back
+      lag[consumerGroup] = progress.reduce((sum, queue) => sum + (queue.lag === 'unknown' ? 0 : queue.lag), 0);
     }
     return { lag, pendingHalves: stats?.pending ?? 0, parkedHalves: stats?.parked ?? 0 };
   }
