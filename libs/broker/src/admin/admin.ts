@@ -47,10 +47,13 @@ function assertIdList(ids: readonly string[], field: string): void {
   }
 }
 
-/** A page of messages and the cursor of the next page (null when this was the last). */
+/** A page of messages and where to go on from it. */
 export interface MessagePage {
   messages: MessageView[];
+  /** The cursor of the next page; null when this page was the last one there is now. */
   nextCursor: string | null;
+  /** The position after this page's last message (null for an empty page), to look again later for what is stored meanwhile (a tail). */
+  endCursor: string | null;
 }
 
 /** A rate over the window, or `unknown` (one sample only, or an offset reset moved it back). */
@@ -295,6 +298,7 @@ export class Admin {
       return {
         messages: page.messages.map(toMessageView),
         nextCursor: page.messages.length === limit && page.last !== null ? encodeCursor(page.last) : null,
+        endCursor: page.last === null ? null : encodeCursor(page.last),
       };
     });
   }

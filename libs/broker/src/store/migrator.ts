@@ -125,3 +125,30 @@ async function applyFunctions(client: MigrationConnection, schema: string, file:
     );
   });
 }
+
+export interface SchemaStatus {
+  schema: string;
+  /** The newest migration applied (0: none, or no schema). */
+  applied: number;
+  /** The newest migration this package has. */
+  newest: number;
+  migrations: { version: number; name: string; appliedAt: Date }[];
+}
+
+/** What a schema has applied, read without migrating (a missing schema has applied nothing). */
+export async function schemaStatus(
+  db: { query: MigrationConnection['query'] },
+  schema: string,
+  files: SchemaFiles = brokerSchemaFiles(),
+): Promise<SchemaStatus> {
+  const newest = files.migrations.length === 0 ? 0 : files.migrations[files.migrations.length - 1].version;
+  const { rows: found } = await db.query('SELECT to_regclass($1) IS NOT NULL AS present', [`"${schema.replace(/"/g, '""')}".schema_migrations`]);
+  if ((found[0] as { present: boolean }).present !== true) return { schema, applied: 0, newest, migrations: [] };
+  const { rows } = await db.query(`SELECT version, name, applied_at FROM "${schema.replace(/"/g, '""')}".schema_migrations ORDER BY version`);
+  const migrations = (rows as { version: number; name: string; applied_at: Date }[]).map((row) => ({
+    version: row.version,
+    name: row.name,
+    appliedAt: row.applied_at,
+  }));
+  return { schema, applied: migrations.at(-1)?.version ?? 0, newest, migrations };
+}
