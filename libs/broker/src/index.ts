@@ -42,3 +42,8 @@ export { BatchTooLargeError } from './errors/batch-too-large.error';
 export { SendQueueFullError } from './errors/send-queue-full.error';
 export { BrokerTimeoutError } from './errors/broker-timeout.error';
 export type { TimeoutKind } from './errors/broker-timeout.error';
+export { createConsoleHandler } from './console/console-handler';
+export type { ConsoleOptions, ConsoleHandler } from './console/console-handler';
+export type { ConsoleUser, ConsoleRole } from './console/console-request';
+export { startConsoleServer } from './console/console-server';
+export type { ConsoleServerOptions, ConsoleServer } from './console/console-server';

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import type { Admin } from '../admin/admin';
 import type { MessageView } from '../message';
 import type * as Pg from 'pg';
+import type * as ConsoleServerModule from '../console/console-server';
 import { brokerSchemaFiles, migrate, schemaStatus } from '../store/migrator';
 import {
   confirm,
@@ -592,4 +593,39 @@ export function buildCommands(program: Command): void {
   dlqCommands(program);
   txCommands(program);
   schemaCommands(program);
+  consoleCommand(program);
+}
+
+export function consoleCommand(program: Command): void {
+  program
+    .command('console')
+    .description('serve the web console (loopback only, unless credentials are given: --user and HERALD_CONSOLE_PASSWORD)')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0: any free one)', '8080')
+    .option('--read-only', 'refuse every change')
+    .option('--user <name>', 'require HTTP Basic credentials: this user, with the password in HERALD_CONSOLE_PASSWORD')
+    .addOption(new Option('--role <role>', 'what the user may do').choices(['viewer', 'operator', 'admin']).default('admin'))
+    .action(async (options: { host: string; port: string; readOnly?: boolean; user?: string; role: 'viewer' | 'operator' | 'admin' }, command: Command) => {
+      const g = command.optsWithGlobals<GlobalOptions>();
+      const password = process.env.HERALD_CONSOLE_PASSWORD;
+      if (options.user !== undefined && (password === undefined || password === ''))
+        throw new UsageError('--user needs the password in HERALD_CONSOLE_PASSWORD');
+      const { startConsoleServer } = lazy<typeof ConsoleServerModule>('../console/console-server');
+      await withBroker(g, async (broker) => {
+        const server = await startConsoleServer({
+          broker,
+          host: options.host,
+          port: parseCount(options.port, '--port', 0, 65_535),
+          readOnly: options.readOnly === true,
+          role: options.role,
+          ...(options.user !== undefined && password !== undefined ? { credentials: { user: options.user, password } } : {}),
+        });
+        process.stdout.write(`Herald console on ${server.url} (${options.readOnly === true ? 'read-only' : options.role}); Ctrl-C stops it\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await server.close();
+      });
+    });
 }
