@@ -29,6 +29,13 @@ describe('npm start -- --keep-running', () => {
         expect(response.status).toBe(200);
         expect(await response.text()).toMatch(/^# HELP herald_messages_in_total /m);
       }
+      // the console, mounted in the order service behind the admin token
+      const consoleLine = lines.find((l) => l.includes('console: '));
+      const [, consoleUrl, token] = /console: (\S+) \(send Authorization: Bearer (\S+)\)/.exec(consoleLine ?? '') ?? [];
+      expect((await fetch(consoleUrl)).status).toBe(401);
+      const overview = await fetch(consoleUrl, { headers: { authorization: `Bearer ${token}` } });
+      expect(overview.status).toBe(200);
+      expect(await overview.text()).toContain('<h1>Overview</h1>');
       // the request, then each service's process span under the send it handles
       const summary = lines.find((l) => l.startsWith("the first order's trace "));
       expect(summary).toMatch(/: \d+ spans across inventory, logistics, order$/);

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,16 +7,19 @@ import { Browser, chromium, Page } from 'playwright-core';
 import { Broker, MessageView } from '@herald/broker';
 import { useTestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait-for';
+import { adminUrl } from '../support/test-env';
+import { dropCluster, startCluster } from './cluster-harness';
 
 const db = useTestDatabase();
 const ROOT = resolve(__dirname, '../..');
-const BIN = join(ROOT, 'node_modules/.bin/herald');
+/** The `herald` bin of @herald/broker, the file its package.json names. */
+const BIN = join(ROOT, 'libs/broker', (JSON.parse(readFileSync(join(ROOT, 'libs/broker/package.json'), 'utf8')) as { bin: { herald: string } }).bin.herald);
 /** The README's screenshots come from this test: UPDATE_SCREENSHOTS=1 writes them into docs/console (then commit them). */
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs/console') : join(tmpdir(), `herald-console-shots-${process.pid}`);
 
 /** `herald console` as a child process; resolves with its URL once it listens. */
 async function startConsole(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(BIN, ['console', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [BIN, 'console', '--port', '0', ...args], {
     env: { ...process.env, HERALD_BROKER_URL: db.url, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -248,7 +251,7 @@ describe('the web console', () => {
     }
 
     // anything but loopback needs credentials; with them, requests without are refused
-    const open = spawn(BIN, ['console', '--host', '0.0.0.0', '--port', '0'], {
+    const open = spawn(process.execPath, [BIN, 'console', '--host', '0.0.0.0', '--port', '0'], {
       env: { ...process.env, HERALD_BROKER_URL: db.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -266,6 +269,45 @@ describe('the web console', () => {
       expect((await fetch(base, { headers: { authorization: auth } })).status).toBe(200);
     } finally {
       await stop(guarded.child);
+    }
+  }, 120_000);
+
+  it('mounted in a Nest app (the sample order service) under /ops/herald behind its guard: pages and forms work there, same-origin, and nothing gets past the guard', async () => {
+    const ctx = await startCluster(adminUrl());
+    let browser: Browser | null = null;
+    try {
+      const { cluster } = ctx;
+      const base = `${cluster.order.url}/ops/herald/`;
+      // the app's guard answers first: no token, no console
+      expect((await fetch(base)).status).toBe(401);
+      // without the trailing slash: sent to the console's root, so its relative links resolve
+      const bare = await fetch(`${cluster.order.url}/ops/herald`, { headers: { authorization: `Bearer ${cluster.adminToken}` }, redirect: 'manual' });
+      expect(bare.status).toBe(308);
+      expect(new URL(bare.headers.get('location') ?? '', `${cluster.order.url}/ops/herald`).pathname).toBe('/ops/herald/');
+
+      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+      const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${cluster.adminToken}` } });
+      const paths: string[] = [];
+      page.on('request', (request) => paths.push(new URL(request.url()).origin === new URL(base).origin ? new URL(request.url()).pathname : request.url()));
+      await page.goto(base);
+      expect(await page.textContent('h1')).toBe('Overview');
+      expect(await page.textContent('header .who')).toBe('admin-token · admin');
+      await page.click('header nav >> text=Consumer groups');
+      await page.click('text=inventory');
+      expect(await page.textContent('h1')).toBe('Group inventory');
+      // a form under the prefix: create a topic (admin), with the CSRF cookie of this path
+      await page.click('header nav >> text=Topics');
+      await page.fill('input[name=name]', 'created-from-the-console');
+      await page.click('text=Create topic');
+      expect(await page.textContent('.flash')).toBe('created topic created-from-the-console');
+      expect((await cluster.broker.admin.listTopics()).some((t) => t.name === 'created-from-the-console')).toBe(true);
+      expect(paths.every((p) => p.startsWith('/ops/herald/'))).toBe(true);
+    } catch (error) {
+      throw new Error(`${String(error)}\ndemo output:\n${ctx.output.join('\n')}`, { cause: error });
+    } finally {
+      await browser?.close();
+      await ctx.cluster.close();
+      await dropCluster(adminUrl(), ctx.prefix);
     }
   }, 120_000);
 });

@@ -76,6 +76,7 @@ async function main(): Promise<number> {
           .join('  ')}`,
       );
       console.log('  dashboard and alert rules: observability/herald-dashboard.json, observability/herald-alerts.yml');
+      console.log(`  console: ${cluster.order.url}/ops/herald/ (send Authorization: Bearer ${cluster.adminToken})`);
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     }
   } finally {

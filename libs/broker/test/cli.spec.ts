@@ -9,8 +9,8 @@ import { FAST, uniqueName, useBrokers } from './helpers';
 
 const db = useTestDatabase();
 const openBroker = useBrokers(db, FAST);
-/** The package's bin, as npm links it. */
-const BIN = resolve(__dirname, '../../../node_modules/.bin/herald');
+/** The package's `herald` bin, the file its package.json names (what npm links into node_modules/.bin). */
+const BIN = resolve(__dirname, '..', (JSON.parse(readFileSync(resolve(__dirname, '../package.json'), 'utf8')) as { bin: { herald: string } }).bin.herald);
 
 interface Run {
   status: number | null;
@@ -22,7 +22,7 @@ interface Run {
 function herald(args: string[], env: Record<string, string> = { HERALD_BROKER_URL: db.url }): Promise<Run> {
   return new Promise((done, fail) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && key !== 'HERALD_BROKER_URL'));
-    const child = spawn(BIN, args, { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

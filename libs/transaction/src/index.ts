@@ -14,3 +14,5 @@ export { HeraldRuntime } from './lifecycle/herald-runtime';
 export { TransactionLogChecker } from './check-back/transaction-log.checker';
 export { TransactionCheckedBackError } from './errors/transaction-checked-back.error';
 export { InvalidDecoratedMethodError } from './errors/invalid-decorated-method.error';
+export { HeraldConsoleModule } from './console/herald-console.module';
+export type { HeraldConsoleModuleOptions } from './console/herald-console.module';
