@@ -8,7 +8,7 @@ import { consumedBy } from '../store/offsets';
 import { deleteTopicRows, listQueues } from '../store/topics';
 import { messagesByKey, messagesById, messagesByTime, msgIdsStillStored, TimeCursor } from '../store/messages';
 import { scheduledById } from '../store/scheduled';
-import { listAudit } from '../store/audit';
+import { AuditEntry, listAudit } from '../store/audit';
 import { throughputRates } from '../store/throughput';
 import { THROUGHPUT_KEEP_MS } from '../scheduler/throughput-sampler';
 import { toMessageView } from '../stored-message';
@@ -66,20 +66,6 @@ export interface ThroughputRates {
   topics: { topic: string; inPerSecond: Rate }[];
   /** Consumed by each group from each topic (offsets committed). */
   groups: { group: string; topic: string; outPerSecond: Rate }[];
-}
-
-/** One entry of the audit log. */
-export interface AuditEntry {
-  id: number;
-  at: Date;
-  actor: string;
-  /** `topic.create`, `topic.delete`, `group.delete`, `offset.reset`, `dlq.resend`, `dlq.purge`, `half.resolve`. */
-  action: string;
-  /** The topic, group or transaction id acted on. */
-  target: string;
-  details: Record<string, unknown>;
-  /** `ok`, or `failed: <code>: <message>`. */
-  outcome: string;
 }
 
 function encodeCursor(cursor: TimeCursor): string {
