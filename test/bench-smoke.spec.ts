@@ -35,4 +35,28 @@ describe('benchmark suite (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('the console pages benchmark runs on a small broker and times every page', async () => {
+    const child = ChildScript.start('dist/bench/console-pages.js', { DATABASE_URL: adminUrl() }, ['--quick']);
+    try {
+      await child.waitForLine(/^(every page under 500 ms|\d+ page\(s\) over 500 ms)$/, 120_000);
+      expect({ exit: (await child.exited).code, stderr: child.stderrTail }).toMatchObject({ exit: 0 });
+      for (const page of [
+        'overview',
+        'topics',
+        'groups',
+        'one group',
+        'dead letters',
+        'transactions',
+        'search by key',
+        'search by time',
+        'message detail',
+        'audit log',
+      ]) {
+        expect(child.lines.some((line) => line.startsWith(page) && / ms {2}\(/.test(line))).toBe(true);
+      }
+    } finally {
+      await child.kill();
+    }
+  });
 });
