@@ -4,7 +4,11 @@ import { HeraldError } from '../errors/herald.error';
 import { ACTIONS } from './actions';
 import { checkCsrf, ConsoleUser, csrfToken, HttpError, mayAct, readForm } from './console-request';
 import { html, page, toText } from './html';
-import { PageContext, PAGES } from './pages';
+import { audit, message, messages } from './message-pages';
+import { dlq, group, groups, overview, PageContext, Rendered, topics, transactions } from './pages';
+
+/** Every page, by its path under the console's root. */
+const PAGES: Record<string, (ctx: PageContext) => Promise<Rendered>> = { '': overview, topics, groups, group, dlq, transactions, messages, message, audit };
 
 export interface ConsoleOptions {
   broker: Broker;

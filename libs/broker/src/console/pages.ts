@@ -1,5 +1,4 @@
 import type { Admin } from '../admin/admin';
-import type { MessageView } from '../message';
 import { ConsoleUser, HttpError, mayAct } from './console-request';
 import { href, html, Html, table } from './html';
 
@@ -34,13 +33,13 @@ const age = (ms: number | null): string => {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 };
 
-function required(ctx: PageContext, name: string): string {
+export function required(ctx: PageContext, name: string): string {
   const value = ctx.query.get(name);
   if (value === null || value === '') throw new HttpError(400, `the page needs ?${name}=`);
   return value;
 }
 
-async function overview(ctx: PageContext): Promise<Rendered> {
+export async function overview(ctx: PageContext): Promise<Rendered> {
   const [groups, stats, rates, parked] = await Promise.all([
     ctx.admin.listGroups(),
     ctx.admin.transactionStats(),
@@ -90,7 +89,7 @@ async function overview(ctx: PageContext): Promise<Rendered> {
   };
 }
 
-async function topics(ctx: PageContext): Promise<Rendered> {
+export async function topics(ctx: PageContext): Promise<Rendered> {
   const [list, rates] = await Promise.all([ctx.admin.listTopics(), ctx.admin.rates()]);
   const inRate = new Map(rates.topics.map((t) => [t.topic, t.inPerSecond]));
   return {
@@ -124,7 +123,7 @@ async function topics(ctx: PageContext): Promise<Rendered> {
   };
 }
 
-async function groups(ctx: PageContext): Promise<Rendered> {
+export async function groups(ctx: PageContext): Promise<Rendered> {
   const list = await ctx.admin.listGroups();
   return {
     title: 'Consumer groups',
@@ -140,7 +139,7 @@ async function groups(ctx: PageContext): Promise<Rendered> {
   };
 }
 
-async function group(ctx: PageContext): Promise<Rendered> {
+export async function group(ctx: PageContext): Promise<Rendered> {
   const name = required(ctx, 'name');
   const [progress, members, rates] = await Promise.all([ctx.admin.groupProgress(name), ctx.admin.groupMembers(name), ctx.admin.rates()]);
   const topicsOf = [...new Set(progress.map((q) => q.topic).filter((t) => !t.startsWith('%')))];
@@ -229,7 +228,7 @@ async function group(ctx: PageContext): Promise<Rendered> {
   };
 }
 
-async function dlq(ctx: PageContext): Promise<Rendered> {
+export async function dlq(ctx: PageContext): Promise<Rendered> {
   const name = required(ctx, 'group');
   const letters = await ctx.admin.listDlq(name, { limit: 500 });
   const operator = can(ctx, 'operator');
@@ -257,7 +256,7 @@ async function dlq(ctx: PageContext): Promise<Rendered> {
   };
 }
 
-async function transactions(ctx: PageContext): Promise<Rendered> {
+export async function transactions(ctx: PageContext): Promise<Rendered> {
   const [stats, halves] = await Promise.all([ctx.admin.transactionStats(), ctx.admin.listHalfMessages({ limit: 500 })]);
   const now = Date.now();
   return {
@@ -304,148 +303,3 @@ async function transactions(ctx: PageContext): Promise<Rendered> {
       )}`,
   };
 }
-
-const MESSAGE_COLUMNS: [string, (m: MessageView) => Html | string | number | Date][] = [
-  ['message', (m) => html`<a href="${href('message', { id: m.msgId })}"><code>${m.msgId}</code></a>`],
-  ['topic', (m) => m.topic],
-  ['queue', (m) => m.queueId],
-  ['offset', (m) => m.queueOffset],
-  ['tag', (m) => m.tag ?? '-'],
-  ['keys', (m) => m.keys.join(', ')],
-  ['stored', (m) => m.storedAt],
-];
-
-async function messages(ctx: PageContext): Promise<Rendered> {
-  const id = ctx.query.get('id') ?? '';
-  const topic = ctx.query.get('topic') ?? '';
-  const key = ctx.query.get('key') ?? '';
-  const from = ctx.query.get('from') ?? '';
-  const to = ctx.query.get('to') ?? '';
-  let results: Html = html``;
-  if (id !== '') {
-    const found = await ctx.admin.queryMessage(id.trim().toUpperCase());
-    results = found === null ? html`<p class="empty">no message ${id}</p>` : table([found.message], MESSAGE_COLUMNS);
-  } else if (topic !== '' && key !== '') {
-    results = table(await ctx.admin.queryMessagesByKey(topic, key, { limit: 200 }), MESSAGE_COLUMNS, 'no message with that key');
-  } else if (topic !== '') {
-    const page = await ctx.admin.queryMessagesByTime(topic, {
-      ...(from !== '' ? { from: Date.parse(from) } : {}),
-      ...(to !== '' ? { to: Date.parse(to) } : {}),
-      limit: 50,
-      ...(ctx.query.get('cursor') ? { cursor: ctx.query.get('cursor') as string } : {}),
-    });
-    results = html`${table(page.messages, MESSAGE_COLUMNS, 'no message stored in that time')}
-    ${page.nextCursor !== null ? html`<p><a href="${href('messages', { topic, from: from || undefined, to: to || undefined, cursor: page.nextCursor })}">Next page</a></p>` : ''}`;
-  }
-  return {
-    title: 'Messages',
-    nav: 'messages',
-    body: html`<form method="get" action="./messages"><input name="id" placeholder="msgId" value="${id}" size="34" /> <button>Find by msgId</button></form>
-      <form method="get" action="./messages">
-        <input name="topic" placeholder="topic" value="${topic}" /> <input name="key" placeholder="business key" value="${key}" />
-        <input name="from" type="datetime-local" step="1" value="${from}" /> <input name="to" type="datetime-local" step="1" value="${to}" />
-        <button>Search the topic</button> <span class="empty">(a key, or a time range; the last hour by default)</span>
-      </form>
-      ${results}`,
-  };
-}
-
-function bodyView(ctx: PageContext, body: Buffer, view: string): Html {
-  if (!mayAct(ctx.user.role, 'operator')) return html`<p class="empty">Bodies are shown to operators and admins only (${body.length} bytes).</p>`;
-  const shown = body.subarray(0, BODY_LIMIT);
-  const cut = body.length > BODY_LIMIT ? html`<p class="warn">The first ${BODY_LIMIT} of ${body.length} bytes.</p>` : '';
-  if (view === 'hex')
-    return html`${cut}
-      <pre>${shown.toString('hex').replace(/(.{64})/g, '$1\n')}</pre>`;
-  const text = shown.toString('utf8');
-  if (view !== 'text') {
-    try {
-      return html`${cut}
-        <pre>${JSON.stringify(JSON.parse(text), null, 2)}</pre>`;
-    } catch {
-      // not JSON: as text
-    }
-  }
-  return html`${cut}
-    <pre>${text}</pre>`;
-}
-
-async function message(ctx: PageContext): Promise<Rendered> {
-  const id = required(ctx, 'id');
-  const found = await ctx.admin.queryMessage(id);
-  if (found === null) throw new HttpError(404, `no message ${id}`);
-  const { message: m, trace } = found;
-  const view = ctx.query.get('view') ?? 'json';
-  return {
-    title: `Message ${m.msgId}`,
-    nav: 'messages',
-    body: html`${table([m], MESSAGE_COLUMNS.slice(1))}
-      <h2>Properties</h2>
-      ${table(
-        Object.entries(m.properties),
-        [
-          ['name', ([k]) => k],
-          ['value', ([, v]) => v],
-        ],
-        'none',
-      )}
-      <h2>
-        Body (${m.body.length} bytes) · <a href="${href('message', { id, view: 'json' })}">JSON</a> ·
-        <a href="${href('message', { id, view: 'text' })}">text</a> · <a href="${href('message', { id, view: 'hex' })}">hex</a>
-      </h2>
-      ${bodyView(ctx, m.body, view)}
-      <h2>Delivery trace</h2>
-      ${table(trace.stored, [
-        ['stored copy', (c) => c.topic],
-        ['queue', (c) => c.queueId],
-        ['offset', (c) => c.queueOffset],
-        ['stored', (c) => c.storedAt],
-        ['attempt', (c) => c.reconsumeTimes + 1],
-        ['error that caused it', (c) => (c.lastError === null ? '-' : html`<span class="bad">${c.lastError.type}</span>: ${c.lastError.message}`)],
-      ])}
-      ${table(
-        trace.groups,
-        [
-          ['group', (g) => g.group],
-          ['consumed', (g) => (g.consumed ? 'yes' : 'not yet')],
-        ],
-        'no group holds offsets on its queue',
-      )}
-      ${trace.deadLettered.length > 0 ? html`<p class="bad">Dead-lettered by ${trace.deadLettered.join(', ')}</p>` : ''}`,
-  };
-}
-
-async function audit(ctx: PageContext): Promise<Rendered> {
-  const before = ctx.query.get('before');
-  const entries = await ctx.admin.listAudit({ limit: 100, ...(before !== null && /^\d+$/.test(before) ? { beforeId: Number(before) } : {}) });
-  const last = entries.at(-1);
-  return {
-    title: 'Audit log',
-    nav: 'audit',
-    body: html`${table(
-      entries,
-      [
-        ['when', (e) => e.at],
-        ['who', (e) => e.actor],
-        ['what', (e) => e.action],
-        ['on', (e) => e.target],
-        ['details', (e) => html`<code>${JSON.stringify(e.details)}</code>`],
-        ['outcome', (e) => html`<span class="${e.outcome === 'ok' ? 'ok' : 'bad'}">${e.outcome}</span>`],
-      ],
-      'nothing changed yet',
-    )}
-    ${entries.length === 100 && last ? html`<p><a href="${href('audit', { before: last.id })}">Older</a></p>` : ''}`,
-  };
-}
-
-export const PAGES: Record<string, (ctx: PageContext) => Promise<Rendered>> = {
-  '': overview,
-  topics,
-  groups,
-  group,
-  dlq,
-  transactions,
-  messages,
-  message,
-  audit,
-};
