@@ -147,7 +147,12 @@ describe('admin operations', () => {
     await consumer.start();
     const producer = broker.producer({ group: 'p' });
     const sent = [];
-    for (let i = 0; i < 5; i += 1) sent.push(await producer.send({ topic, body: `order-${i}`, keys: [`order-${i}`] }));
+    for (let i = 0; i < 3; i += 1) sent.push(await producer.send({ topic, body: `order-${i}`, keys: [`order-${i}`] }));
+    await waitFor(async () => (await broker.admin.listDlq(group)).length === 3, { what: 'three dead letters' });
+    // a mark strictly between the two waves of dead letters (stored times have microseconds, a Date has not)
+    const mark = new Date(Date.now() + 2);
+    await waitFor(async () => Date.now() > mark.getTime() + 5, { what: 'the clock past the mark' });
+    for (let i = 3; i < 5; i += 1) sent.push(await producer.send({ topic, body: `order-${i}`, keys: [`order-${i}`] }));
     await waitFor(async () => (await broker.admin.listDlq(group)).length === 5, { what: 'five dead letters' });
 
     const lines: string[] = [];
@@ -185,16 +190,16 @@ describe('admin operations', () => {
     await waitFor(() => handled.length === 2, { what: 'the two resent consumed' });
     expect(handled.sort()).toEqual(['order-0', 'order-2']);
 
-    // by time: everything stored from the third dead letter's time on
+    // by time: the second wave
     const dead = await broker.admin.listDlq(group);
-    const byTime = await broker.admin.resendDlq(group, { from: dead[3].storedAt });
+    const byTime = await broker.admin.resendDlq(group, { from: mark });
     expect(byTime.results.map((r) => r.msgId)).toEqual(dead.slice(3).map((d) => d.msgId));
     await waitFor(() => handled.length === 4, { what: 'the time-range resend consumed' });
     await expect(broker.admin.resendDlq(group, [])).rejects.toMatchObject({ constructor: InvalidOptionsError, field: 'msgIds' });
     await expect(broker.admin.resendDlq(group, { from: 10, to: 5 })).rejects.toMatchObject({ field: 'to' });
 
-    // purge: the ones stored before the fourth, then all
-    expect(await broker.admin.purgeDlq(group, { before: dead[3].storedAt })).toBe(3);
+    // purge: the first wave, then all
+    expect(await broker.admin.purgeDlq(group, { before: mark })).toBe(3);
     expect((await broker.admin.listDlq(group)).map((d) => d.msgId)).toEqual(dead.slice(3).map((d) => d.msgId));
     expect(await broker.admin.purgeDlq(group)).toBe(2);
     expect(await broker.admin.listDlq(group)).toEqual([]);
@@ -203,8 +208,8 @@ describe('admin operations', () => {
     const audit = (await broker.admin.listAudit()).filter((e) => e.target === group);
     expect(audit.map((e) => [e.action, e.outcome, e.details])).toEqual([
       ['dlq.purge', 'ok', { deleted: 2 }],
-      ['dlq.purge', 'ok', { before: dead[3].storedAt.toISOString(), deleted: 3 }],
-      ['dlq.resend', 'ok', { selection: { from: dead[3].storedAt.toISOString() }, resent: 2, notFound: 0, failed: 0 }],
+      ['dlq.purge', 'ok', { before: mark.toISOString(), deleted: 3 }],
+      ['dlq.resend', 'ok', { selection: { from: mark.toISOString() }, resent: 2, notFound: 0, failed: 0 }],
       ['dlq.resend', 'ok', { selection: { msgIds: 4 }, resent: 2, notFound: 1, failed: 1 }],
     ]);
     expect(audit[3].actor).toBe('ops:bob');
@@ -265,5 +270,34 @@ describe('admin operations', () => {
       ['group.delete', 'ops:carol', expect.stringMatching(/^failed: ILLEGAL_STATE: Cannot delete the group: group ".*" is in use by 1 live member/), {}],
     ]);
     expect((await broker.admin.listAudit()).find((e) => e.target === topic)).toMatchObject({ action: 'topic.create', outcome: 'ok', details: { queues: 1 } });
+  });
+
+  it('re-checks a parked half: back to pending with its checks reset, committed by the next check-back, audited', async () => {
+    const broker = await openBroker();
+    const topic = uniqueName('recheck');
+    await broker.admin.createTopic(topic, { queues: 1 });
+    let logRepaired = false;
+    const group = uniqueName('rechecked');
+    const tx = broker.transactionProducer({
+      group,
+      transactionTimeout: 50,
+      checkInterval: 50,
+      maxChecks: 2,
+      checker: () => (logRepaired ? 'COMMIT' : 'UNKNOWN'),
+    });
+    await tx.start();
+    const half = await tx.sendHalf({ topic, body: 'stuck until the log is repaired' });
+    await waitFor(async () => (await broker.admin.listHalfMessages({ state: 'parked', group })).length === 1, { what: 'the half parked' });
+    // parked: no more check-backs of its own, however long it waits
+    expect((await broker.admin.listHalfMessages({ group }))[0]).toMatchObject({ state: 'parked', checks: 2 });
+    logRepaired = true;
+    await broker.admin.as('ops:dave').recheckHalf(half.transactionId);
+    await waitFor(async () => (await broker.admin.listHalfMessages({ group })).length === 0, { what: 'the re-checked half committed' });
+    expect((await broker.admin.queryMessage(half.msgId))?.message.topic).toBe(topic);
+    await expect(broker.admin.recheckHalf(half.transactionId)).rejects.toMatchObject({ code: 'TRANSACTION_NOT_FOUND' });
+    expect((await broker.admin.listAudit()).filter((e) => e.target === half.transactionId).map((e) => [e.action, e.actor, e.outcome])).toEqual([
+      ['half.recheck', broker.admin.actor, expect.stringMatching(/^failed: TRANSACTION_NOT_FOUND/)],
+      ['half.recheck', 'ops:dave', 'ok'],
+    ]);
   });
 });

@@ -220,6 +220,8 @@ describe('the herald CLI (its real binary, in a child process)', () => {
     expect(parked).toEqual([expect.objectContaining({ transactionId: half.transactionId, state: 'parked' })]);
     const stats = json<{ producerGroup: string; parked: number }[]>(await herald(['tx', 'stats', '--json']));
     expect(stats.find((s) => s.producerGroup === group)?.parked).toBe(1);
+    expect(await herald(['tx', 'recheck', half.transactionId])).toMatchObject({ status: 0, stdout: `${half.transactionId} goes back to check-back\n` });
+    expect(await herald(['tx', 'recheck', '00000000-0000-4000-8000-000000000000'])).toMatchObject({ status: 3 });
     expect(await herald(['tx', 'resolve', half.transactionId, '--outcome', 'MAYBE', '--yes'])).toMatchObject({ status: 2 });
     expect(await herald(['tx', 'resolve', half.transactionId, '--outcome', 'COMMIT', '--yes'])).toMatchObject({
       status: 0,

@@ -106,6 +106,18 @@ export class Admin {
   }
 
   /**
+   * Gives a parked half back to check-back: pending again, due now, with its checks reset
+   * (after the producer's transaction log or checker was repaired). TransactionNotFoundError
+   * when no parked half has that id. Audited.
+   */
+  recheckHalf(transactionId: string): Promise<void> {
+    return guard('re-check half', async () => {
+      assertTransactionId(transactionId);
+      await this.audit.record('half.recheck', transactionId, {}, () => this.transactions.recheckHalf(transactionId));
+    });
+  }
+
+  /**
    * Which of `transactionIds` (at most 10 000) still have a half here, pending or parked:
    * a service's transaction-log rows for them must stay (`@herald/transaction` retention).
    */

@@ -3,7 +3,7 @@ import type { BrokerContext } from '../broker-context';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { TransactionAlreadyResolvedError } from '../errors/transaction-already-resolved.error';
 import { TransactionNotFoundError } from '../errors/transaction-not-found.error';
-import { listHalves, resolveHalves, transactionStats } from '../store/halves';
+import { listHalves, recheckHalf, resolveHalves, transactionStats } from '../store/halves';
 
 export interface HalfMessageInfo {
   transactionId: string;
@@ -58,6 +58,12 @@ export class TransactionAdmin {
     const [result] = await resolveHalves(this.ctx.pool, [transactionId], outcome, 'admin');
     if (result.status === 'NOT_FOUND') throw new TransactionNotFoundError(transactionId);
     if (result.status === 'CONFLICT') throw new TransactionAlreadyResolvedError(transactionId, outcome === 'COMMIT' ? 'ROLLBACK' : 'COMMIT');
+  }
+
+  /** Sends a parked half back to its producer group's check-back, now, with a fresh check budget. */
+  async recheckHalf(transactionId: string): Promise<void> {
+    this.ctx.assertOpen('re-check a half message');
+    if (!(await recheckHalf(this.ctx.pool, transactionId))) throw new TransactionNotFoundError(transactionId);
   }
 
   /** Per producer group: pending and parked halves, oldest pending age, checks performed, live members. */

@@ -199,6 +199,14 @@ export function txCommands(program: Command): void {
         ),
       ),
     );
+  tx.command('recheck <transactionId>')
+    .description('send a parked half back to check-back now, with its checks reset')
+    .action((transactionId: string, _options, command: Command) =>
+      admin(command, async (a, g) => {
+        await a.recheckHalf(transactionId);
+        printValue(g, { transactionId, rechecked: true }, () => `${transactionId} goes back to check-back`);
+      }),
+    );
   tx.command('resolve <transactionId>')
     .description('commit or roll back a half message by hand (a parked one, typically)')
     .addOption(new Option('--outcome <outcome>', 'COMMIT or ROLLBACK').choices(['COMMIT', 'ROLLBACK']).makeOptionMandatory())

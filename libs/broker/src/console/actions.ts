@@ -86,6 +86,19 @@ export const ACTIONS: Record<string, Action> = {
       };
     },
   },
+  recheck: {
+    role: 'operator',
+    async run(admin, form) {
+      const transactionId = field(form, 'transactionId');
+      await admin.recheckHalf(transactionId);
+      return {
+        title: 'Transactions',
+        nav: 'transactions',
+        flash: `${transactionId} goes back to check-back now`,
+        body: back('Back to the transactions', href('transactions')),
+      };
+    },
+  },
   purge: {
     role: 'admin',
     async run(admin, form) {

@@ -289,13 +289,16 @@ export async function transactions(ctx: PageContext): Promise<Rendered> {
             (h) =>
               can(ctx, 'operator') && h.state === 'parked'
                 ? html`<form class="inline" method="post" action="./resolve">
-                    ${csrfField(ctx)}<input type="hidden" name="transactionId" value="${h.transactionId}" />
-                    <select name="outcome">
-                      <option>COMMIT</option>
-                      <option>ROLLBACK</option>
-                    </select>
-                    <input name="confirm" placeholder="type the outcome to confirm" required /> <button class="danger">Resolve</button>
-                  </form>`
+                      ${csrfField(ctx)}<input type="hidden" name="transactionId" value="${h.transactionId}" />
+                      <select name="outcome">
+                        <option>COMMIT</option>
+                        <option>ROLLBACK</option>
+                      </select>
+                      <input name="confirm" placeholder="type the outcome to confirm" required /> <button class="danger">Resolve</button>
+                    </form>
+                    <form class="inline" method="post" action="./recheck">
+                      ${csrfField(ctx)}<input type="hidden" name="transactionId" value="${h.transactionId}" /> <button>Re-check</button>
+                    </form>`
                 : '',
           ],
         ],

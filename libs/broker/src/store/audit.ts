@@ -7,7 +7,7 @@ export interface AuditEntry {
   at: Date;
   /** `console:<user>`, `cli:<user>@<host>`, or what `admin.as()` was given. */
   actor: string;
-  /** `topic.create`, `topic.delete`, `group.delete`, `offset.reset`, `dlq.resend`, `dlq.purge`, `half.resolve`. */
+  /** `topic.create`, `topic.delete`, `group.delete`, `offset.reset`, `dlq.resend`, `dlq.purge`, `half.resolve`, `half.recheck`. */
   action: string;
   /** The topic, group or transaction id acted on. */
   target: string;

@@ -219,3 +219,20 @@ export async function halvesStillOpen(db: Db, ids: readonly string[]): Promise<s
   });
   return rows.map((row) => row.transaction_id);
 }
+
+/**
+ * Puts a parked half back to pending with its checks reset, due now, and wakes its group's
+ * check-back loops. Returns false when no parked half has that id.
+ */
+export async function recheckHalf(db: Db, transactionId: string): Promise<boolean> {
+  const { rows } = await db.query<{ producer_group: string }>(
+    `WITH back AS (
+       UPDATE half_messages SET state = 'PENDING', checks = 0, check_after = clock_timestamp(), claimed_by = NULL, claim_until = NULL
+       WHERE transaction_id = $1 AND state = 'PARKED'
+       RETURNING producer_group
+     )
+     SELECT producer_group, notify_half_due(producer_group, 0) FROM back`,
+    [transactionId],
+  );
+  return rows.length === 1;
+}
