@@ -35,22 +35,25 @@ function orderApp(group: string, db: string, withheld: { on: boolean }): Promise
  * Another instance on the same service database with a tiny log retention: its retention pass
  * is what the test drives. `brokerUrl` may be a broker that does not hold this service's halves.
  */
-function janitor(db: string, brokerUrl: string): Promise<TestingModule> {
+function janitor(db: string, brokerUrl: string, retentionMs = 300): Promise<TestingModule> {
   const spec: ServiceSpec = {
     name: 'log-janitor',
     dbUrl: env.urls[db],
     brokerUrl,
     entities: [OrderRow],
     providers: [],
-    herald: { transactionTimeout: 100, checkInterval: 100, maxChecks: 1, retention: 300, inboxRetention: 7 * DAY, clockTolerance: 0 },
+    herald: { transactionTimeout: 100, checkInterval: 100, maxChecks: 1, retention: retentionMs, inboxRetention: 7 * DAY, clockTolerance: 0 },
   };
   return startService(spec);
 }
 
-/** Until every log row of `db` is older than the janitor's retention (300 ms), then one retention pass. */
-async function runRetention(app: TestingModule, db: string): Promise<void> {
+/** Until every log row of `db` is older than the janitor's retention (300 ms by default), then one retention pass. */
+async function runRetention(app: TestingModule, db: string, retentionMs = 300): Promise<void> {
   await waitFor(
-    async () => (await env.query(db, "SELECT 1 FROM herald_local.transaction_log WHERE created_at >= now() - interval '400 milliseconds'")).length === 0,
+    async () =>
+      (await env.query(db, "SELECT 1 FROM herald_local.transaction_log WHERE created_at >= now() - $1 * interval '1 millisecond'", [retentionMs + 100]))
+        .length === 0,
+    { timeoutMs: retentionMs + 30_000 },
   );
   await app.get(HeraldRuntime).cleanUp();
 }
@@ -101,9 +104,11 @@ describe('transaction-log retention never turns a commit into a rollback', () =>
     const server = await PrivatePostgres.start();
     try {
       await committedButUnsent('orders-d', 'orderD');
-      const app = env.track(await janitor('orderD', server.url));
+      // a retention long enough that the janitor's first pass (at start, while this empty broker
+      // is still up) finds nothing old: only the pass after the stop may see expired rows
+      const app = env.track(await janitor('orderD', server.url, 5_000));
       await server.stop();
-      await runRetention(app, 'orderD');
+      await runRetention(app, 'orderD', 5_000);
       expect(Object.keys(await logStates('orderD'))).toHaveLength(2);
     } finally {
       await server.stop();
